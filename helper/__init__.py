@@ -1,0 +1,1 @@
+"""restic-helper: runs restic on cron schedules and keeps shared repositories safe."""

@@ -1,0 +1,98 @@
+"""argv -> command. A registry dict, not an if/elif chain: a new command is one entry."""
+
+import argparse
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from helper.settings import CONFIG_ERROR_EXIT_CODE
+from helper.settings.kinds import parse_duration
+
+
+def duration_argument(text: str) -> float:
+    try:
+        return parse_duration(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def worker_command(name: str) -> Callable[[list[str]], int]:
+    def command(argv: list[str]) -> int:
+        from helper import envelope, settings
+        from helper.workers import WORKERS
+
+        worker = WORKERS[name]
+        parser = argparse.ArgumentParser(prog=f"/bin/{name}", description=worker.SUMMARY)
+        parser.add_argument(
+            "--lock-wait",
+            type=duration_argument,
+            metavar="DURATION",
+            help="wait up to this long in total (e.g. 90s, 5m, 1h30m) for the run lock and "
+            "repository locks instead of skipping (default: 0, or SCHEDULE_LOCK_WAIT for "
+            "scheduled runs)",
+        )
+        parser.add_argument("--scheduled", action="store_true", help=argparse.SUPPRESS)
+        worker.add_arguments(parser)
+        options = parser.parse_args(argv)
+        loaded, problems = settings.load()
+        settings.apply_time_zone(loaded)
+        lock_wait = options.lock_wait
+        if lock_wait is None:
+            lock_wait = loaded.schedule_lock_wait if options.scheduled else 0.0
+        return envelope.run(worker, options, loaded, problems, lock_wait)
+
+    return command
+
+
+def locked_run(argv: list[str]) -> int:
+    """`locked_run <job> <lockfile> <command…>`: run a command under a non-blocking flock."""
+    from helper import envelope, settings
+    from helper.locks import run_lock
+    from helper.locks.budget import WaitBudget
+
+    parser = argparse.ArgumentParser(
+        prog="locked_run",
+        description="Run a command while holding a local run lock; when the "
+        "lock is busy, log a skip and exit 0.",
+    )
+    parser.add_argument("job")
+    parser.add_argument("lockfile")
+    parser.add_argument("command", nargs=argparse.REMAINDER)
+    options = parser.parse_args(argv)
+    if not options.command:
+        parser.error("a command to run is required")
+    loaded, _ = settings.load()
+    path = os.path.abspath(options.lockfile)
+    lock = run_lock.acquire(Path(path), options.job, WaitBudget(0), loaded.lock_force_inactive)
+    if isinstance(lock, run_lock.Busy):
+        return envelope.skip_busy(options.job, lock, loaded)
+    os.set_inheritable(lock.descriptor, True)
+    os.environ[run_lock.HELD_LOCK_VARIABLE] = path
+    try:
+        os.execvp(options.command[0], options.command)  # noqa: S606 - exec keeps the lock fd
+    except OSError as error:
+        sys.stderr.write(f"locked_run: cannot run {options.command[0]}: {error.strerror}\n")
+        return 127
+
+
+COMMANDS: dict[str, Callable[[list[str]], int]] = {
+    **{name: worker_command(name) for name in ("backup", "forget", "prune", "check", "unlock")},
+    "locked_run": locked_run,
+}
+
+
+def usage() -> str:
+    return "usage: python3 -m helper {" + ",".join(sorted(COMMANDS)) + "} [options]\n"
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] in ("-h", "--help"):
+        sys.stdout.write(usage())
+        return 0 if argv else CONFIG_ERROR_EXIT_CODE
+    name = os.path.basename(argv[0])
+    command = COMMANDS.get(name) or COMMANDS.get(name.replace("-", "_"))
+    if command is None:
+        sys.stderr.write(f"unknown command {argv[0]!r}\n" + usage())
+        return CONFIG_ERROR_EXIT_CODE
+    return command(argv[1:])

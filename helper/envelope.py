@@ -1,0 +1,170 @@
+"""One run of one job, the same for a cron tick, a `docker exec` and a one-shot `docker run`:
+
+    run lock -> pre-hook -> worker -> classify -> post-hook -> reporters
+
+Every path out of here, a config error or a lock timeout included, leaves the audit trail.
+"""
+
+import argparse
+import sys
+import traceback
+from datetime import datetime
+from pathlib import Path
+from types import ModuleType
+
+from helper import hooks, restic
+from helper.locks import repository_retry, run_lock
+from helper.locks.budget import WaitBudget
+from helper.masking import Masker
+from helper.outcome import Outcome, Status
+from helper.report import REPORTERS, metrics
+from helper.result import RunResult
+from helper.runlog import RunLog
+from helper.settings import CONFIG_ERROR_EXIT_CODE, Settings
+from helper.workers.context import RunContext, WorkerReport, config_error
+
+EXIT_INTERNAL_ERROR = 1
+
+
+def run(
+    worker: ModuleType,
+    options: argparse.Namespace,
+    settings: Settings,
+    problems: tuple[str, ...],
+    lock_wait_seconds: float = 0.0,
+) -> int:
+    """Run `worker` once inside the envelope and return the process exit code."""
+    masker = Masker.from_secrets(settings.secrets)
+    started_at = datetime.now().astimezone()
+    budget = WaitBudget(lock_wait_seconds)
+    lock = None
+    if worker.TAKES_RUN_LOCK and not problems:
+        lock = run_lock.acquire(
+            run_lock.default_path(settings.lock_dir),
+            worker.NAME,
+            budget,
+            settings.lock_force_inactive,
+        )
+        if isinstance(lock, run_lock.Busy) and lock_wait_seconds <= 0:
+            return skip_busy(worker.NAME, lock, settings)
+    log = RunLog(Path(settings.log_dir) / f"{worker.NAME}-last.log", masker)
+    restic.install_signal_forwarding()
+    try:
+        log.info(f"▶️ {worker.NAME} on {settings.hostname} started")
+        if isinstance(lock, run_lock.RunLock) and lock.took_over_from:
+            log.warning(
+                f"took over the run lock {lock.path} from {lock.took_over_from}, "
+                "whose process is gone (LOCK_FORCE_INACTIVE)"
+            )
+        report = body(worker, options, settings, problems, log, budget, lock)
+        post_hook(worker.NAME, settings, log, report)
+        result = make_result(worker.NAME, settings, masker, started_at, report, log, budget)
+        for reporter in REPORTERS:
+            try:
+                reporter.report(result, settings, log)
+            except Exception as error:  # noqa: BLE001 - a reporter never changes the exit code
+                log.warning(f"{reporter.__name__.rsplit('.', 1)[-1]} reporter failed: {error}")
+        return result.exit_code
+    finally:
+        log.close()
+        if isinstance(lock, run_lock.RunLock):
+            lock.release()
+
+
+def body(worker, options, settings, problems, log, budget, lock) -> WorkerReport:
+    """Run the pre-hook and the worker, turning every early exit into a report."""
+    if problems:
+        for problem in problems:
+            log.error(problem)
+        return config_error("configuration error: " + "; ".join(problems))
+    if isinstance(lock, run_lock.Busy):
+        message = (
+            f"{worker.NAME} gave up after waiting {lock.waited:.0f}s for the run lock "
+            f"{lock.path} held by {lock.holder or 'an unknown process'}"
+        )
+        log.error(message)
+        return WorkerReport(Outcome(Status.LOCKED, 11, message), {}, message)
+    context_variables = {"HELPER_JOB": worker.NAME, "HELPER_PHASE": "pre"}
+    pre = hooks.run_hook(
+        hooks.hook_path(settings.hooks_dir, "pre", worker.NAME),
+        log,
+        context_variables,
+        timeout_seconds=settings.hook_timeout,
+    )
+    if pre == hooks.EXIT_SKIP_RUN:
+        message = f"pre-{worker.NAME} hook asked to skip this run (exit 75)"
+        log.info("⏭ " + message)
+        return WorkerReport(Outcome(Status.SKIPPED, 0, message), {}, None)
+    runner = restic.Restic(settings.restic_bin, settings.restic_environment, log)
+    context = RunContext(
+        worker.NAME,
+        settings,
+        options,
+        log,
+        runner,
+        repository_retry.make_runner(runner, settings, log, budget),
+    )
+    try:
+        report = worker.run(context)
+    except Exception as error:  # noqa: BLE001 - no traceback ever reaches the user
+        log.line(traceback.format_exc(), console=False)
+        message = f"internal error in {worker.NAME}: {error!r}"
+        log.error(message)
+        return WorkerReport(Outcome(Status.FAILED, EXIT_INTERNAL_ERROR, message), {}, message)
+    repository_retry.after_failure(context, report)
+    return report
+
+
+def post_hook(job: str, settings: Settings, log: RunLog, report: WorkerReport) -> None:
+    exit_code = report.outcome.exit_code
+    context_variables = {
+        "HELPER_JOB": job,
+        "HELPER_PHASE": "post",
+        "HELPER_STATUS": str(report.outcome.status),
+        "HELPER_EXIT_CODE": str(exit_code),
+        "HELPER_SNAPSHOT_ID": str(report.extras.get("snapshot_id") or ""),
+        "HELPER_ERROR": report.error or "",
+    }
+    hooks.run_hook(
+        hooks.hook_path(settings.hooks_dir, "post", job),
+        log,
+        context_variables,
+        (str(exit_code),),
+        settings.hook_timeout,
+    )
+
+
+def make_result(job, settings, masker, started_at, report, log, budget) -> RunResult:
+    outcome = report.outcome
+    symbol = {Status.OK: "✅", Status.WARNING: "⚠️", Status.SKIPPED: "⏭"}.get(outcome.status, "❌")
+    log.info(f"{symbol} {job} finished: {outcome.status} (exit {outcome.exit_code})")
+    return RunResult(
+        job=job,
+        hostname=settings.hostname,
+        release=settings.restic_backup_helper_release,
+        repository=masker.mask(settings.restic_repository),
+        started_at=started_at,
+        finished_at=datetime.now().astimezone(),
+        status=outcome.status,
+        exit_code=outcome.exit_code,
+        error=masker.mask(report.error) if report.error else None,
+        lock_wait_seconds=budget.spent,
+        extras=masker.mask_data(report.extras),
+        log_tail=log.tail(),
+    )
+
+
+def skip_busy(job: str, busy: run_lock.Busy, settings: Settings) -> int:
+    """The run lock is held and no wait was asked: log it, count it, leave last-<job>.json alone."""
+    stamp = datetime.now().astimezone().strftime("%Y-%m-%d %a %H:%M:%S")
+    holder = (
+        f", held by pid {busy.holder['pid']} ({busy.holder.get('job')})" if busy.holder.get("pid") else ""
+    )
+    line = f"[{stamp}] ⏭ {job} skipped: previous run still active (lock {busy.path}{holder})"
+    sys.stdout.write(Masker.from_secrets(settings.secrets).mask(line) + "\n")
+    sys.stdout.flush()
+    metrics.count_skip(job, settings)
+    return 0
+
+
+__all__ = ["CONFIG_ERROR_EXIT_CODE", "run"]

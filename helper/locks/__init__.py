@@ -1,0 +1,1 @@
+"""Local run locks and restic repository lock handling."""

@@ -1,0 +1,16 @@
+"""The per-run log is written as the run goes (RunLog); on failure it is copied to
+`<job>-error-last.log`, which so always holds the last failed run."""
+
+import shutil
+from pathlib import Path
+
+from helper.result import RunResult
+from helper.runlog import RunLog
+from helper.settings import Settings
+
+
+def report(result: RunResult, settings: Settings, log: RunLog) -> None:
+    if result.exit_code == 0 or log.path is None:
+        return
+    log.close()
+    shutil.copyfile(log.path, Path(settings.log_dir) / f"{result.job}-error-last.log")

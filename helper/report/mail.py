@@ -1,0 +1,70 @@
+"""Mail through SMTP (smtplib), or through a sendmail-compatible program such as msmtp."""
+
+import os
+import subprocess
+from email.message import EmailMessage
+
+from helper.report.render import render, subject
+from helper.result import RunResult
+from helper.runlog import RunLog
+from helper.settings import Settings
+
+
+def wanted(result: RunResult, settings: Settings) -> bool:
+    return bool(settings.mailx_rcpt) and not (settings.mailx_on_error and result.succeeded)
+
+
+def build_message(result: RunResult, settings: Settings, log: RunLog) -> EmailMessage:
+    message = EmailMessage()
+    message["Subject"] = log.masker.mask(subject(result))
+    message["From"] = settings.smtp_from or f"restic-helper@{settings.hostname}"
+    message["To"] = settings.mailx_rcpt
+    body = render("mail.txt.j2", settings.templates_dir, result) or ""
+    message.set_content(log.masker.mask(body))
+    return message
+
+
+def send_smtp(message: EmailMessage, settings: Settings) -> None:
+    import smtplib
+
+    if settings.smtp_tls == "tls":
+        client = smtplib.SMTP_SSL(settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout)
+    else:
+        client = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout)
+    with client:
+        if settings.smtp_tls == "starttls":
+            client.starttls()
+        if settings.smtp_user:
+            client.login(settings.smtp_user, settings.smtp_password)
+        client.send_message(message)
+
+
+def send_sendmail(message: EmailMessage, settings: Settings) -> None:
+    completed = subprocess.run(
+        [settings.sendmail_bin, "-t", "-i"],
+        input=message.as_bytes(),
+        capture_output=True,
+        timeout=settings.smtp_timeout,
+        check=False,
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(
+            f"{settings.sendmail_bin} exited {completed.returncode}: "
+            f"{completed.stderr.decode(errors='replace').strip()[:200]}"
+        )
+
+
+def report(result: RunResult, settings: Settings, log: RunLog) -> None:
+    if not wanted(result, settings):
+        return
+    message = build_message(result, settings, log)
+    if settings.smtp_host:
+        send_smtp(message, settings)
+    elif os.access(settings.sendmail_bin, os.X_OK):
+        send_sendmail(message, settings)
+    else:
+        raise RuntimeError(
+            f"MAILX_RCPT is set but SMTP_HOST is empty and SENDMAIL_BIN "
+            f"{settings.sendmail_bin} is not executable"
+        )
+    log.info(f"📧 mail sent to {settings.mailx_rcpt}")

@@ -1,0 +1,77 @@
+"""Text shared by mail and webhook: the subject line and user-overridable jinja2 templates."""
+
+from pathlib import Path
+
+from helper.outcome import Status
+from helper.result import RunResult
+
+BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+SUBJECT_TAGS = {
+    Status.OK: "OK",
+    Status.WARNING: "WARN {code}",
+    Status.FAILED: "FAIL {code}",
+    Status.SKIPPED: "SKIP",
+    Status.LOCKED: "LOCKED {code}",
+    Status.INTERRUPTED: "INTERRUPTED {code}",
+}
+JOB_LABELS = {"backup": "Backup", "forget": "Forget", "prune": "Prune", "check": "Check", "unlock": "Unlock"}
+
+
+def human_duration(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
+def human_bytes(count: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if count < 1024 or unit == "TiB":
+            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
+        count /= 1024
+    return ""
+
+
+def details(result: RunResult) -> str:
+    extras = result.extras
+    if result.job == "backup" and extras.get("snapshot_id"):
+        added = extras.get("bytes_added")
+        amount = (
+            f"{human_bytes(added)} new" if added is not None else (f"{extras.get('files_new')} new files")
+        )
+        return f"{amount} (snap {str(extras['snapshot_id'])[:8]})"
+    if result.status in (Status.SKIPPED, Status.LOCKED) and result.error:
+        return result.error.split(":")[0]
+    return result.repository
+
+
+def subject(result: RunResult) -> str:
+    tag = SUBJECT_TAGS[result.status].format(code=result.exit_code)
+    label = JOB_LABELS.get(result.job, result.job.capitalize())
+    parts = [f"[{tag}] {label} {result.hostname}", human_duration(result.duration_seconds)]
+    if text := details(result):
+        parts.append(text)
+    return " · ".join(parts)
+
+
+def render(template_name: str, templates_dir: str, result: RunResult) -> str | None:
+    """Render a template from TEMPLATES_DIR (or the built-in one); None when neither exists."""
+    import jinja2
+
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader([templates_dir, str(BUILTIN_TEMPLATES)]),
+        autoescape=False,  # noqa: S701 - plain-text mail and JSON bodies, not HTML
+        keep_trailing_newline=True,
+    )
+    try:
+        template = environment.get_template(template_name)
+    except jinja2.TemplateNotFound:
+        return None
+    return template.render(
+        result=result,
+        document=result.document(),
+        subject=subject(result),
+        duration=human_duration(result.duration_seconds),
+    )

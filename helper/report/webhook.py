@@ -1,0 +1,63 @@
+"""POST the run document (or a jinja2 body from TEMPLATES_DIR/webhook.json.j2) with requests."""
+
+import json
+import time
+from urllib.parse import urlsplit
+
+from helper.report.render import render
+from helper.result import RunResult
+from helper.runlog import RunLog
+from helper.settings import Settings
+
+RETRY_PAUSE_SECONDS = 1.0
+
+
+def shown_url(url: str) -> str:
+    """Only scheme and host: webhook paths often are the secret (Slack, Discord)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname}/..." if parts.scheme and parts.hostname else "***"
+
+
+def request_body(result: RunResult, settings: Settings, log: RunLog) -> tuple[str, str]:
+    custom = render("webhook.json.j2", settings.templates_dir, result)
+    if custom is not None:
+        return log.masker.mask(custom), "application/json"
+    return json.dumps(result.document(), ensure_ascii=False), "application/json"
+
+
+def report(result: RunResult, settings: Settings, log: RunLog) -> None:
+    if not settings.webhook_url or (settings.webhook_on_error and result.succeeded):
+        return
+    import requests
+
+    body, content_type = request_body(result, settings, log)
+    headers = {
+        "Content-Type": content_type,
+        "User-Agent": f"restic-helper/{settings.restic_backup_helper_release}",
+    }
+    if settings.webhook_header_auth:
+        headers["Authorization"] = settings.webhook_header_auth
+    problem = ""
+    for attempt in range(settings.webhook_retries + 1):
+        if attempt:
+            time.sleep(RETRY_PAUSE_SECONDS * attempt)
+        try:
+            response = requests.post(
+                settings.webhook_url,
+                data=body.encode(),
+                headers=headers,
+                timeout=settings.webhook_timeout or None,
+            )
+        except (requests.ConnectionError, requests.Timeout) as error:
+            problem = type(error).__name__
+            continue
+        if response.status_code < 500:
+            break
+        problem = f"HTTP {response.status_code}"
+    else:
+        raise RuntimeError(
+            f"{shown_url(settings.webhook_url)}: {problem} after {settings.webhook_retries + 1} attempts"
+        )
+    if response.status_code >= 300:
+        raise RuntimeError(f"{shown_url(settings.webhook_url)} answered HTTP {response.status_code}")
+    log.info(f"🌐 webhook delivered to {shown_url(settings.webhook_url)}")

@@ -1,0 +1,128 @@
+"""Parse the environment once into frozen Settings, collecting every problem at once.
+
+Each variable may instead come from a file named by its `NAME_FILE` twin (container
+secrets). A problem never stops the parse: the broken variable keeps its default, so an
+early exit can still write its audit trail where LOG_DIR points.
+"""
+
+import os
+import socket
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from helper.settings.table import BY_NAME, SETTINGS, Setting
+
+# Documented exit code for configuration and usage errors, as in the shell image.
+CONFIG_ERROR_EXIT_CODE = 2
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Typed values by attribute name (`settings.restic_tag`), plus what restic's child needs."""
+
+    values: Mapping[str, object]
+    restic_environment: Mapping[str, str]
+    secrets: tuple[str, ...]
+    hostname: str
+
+    def __getattr__(self, attribute: str) -> object:
+        try:
+            return self.values[attribute]
+        except KeyError:
+            raise AttributeError(attribute) from None
+
+
+def apply_time_zone(settings: Settings) -> None:
+    """Make local timestamps (logs, JSON) follow TZ, whose default lives in the table."""
+    os.environ["TZ"] = settings.tz
+    time.tzset()
+
+
+def first_meaningful_line(text: str) -> str:
+    """Return the first line that is neither blank nor a # comment, as the shell image did."""
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped and not stripped.startswith("#"):
+            return stripped
+    return ""
+
+
+def read_raw(setting: Setting, environment: Mapping[str, str]) -> tuple[str | None, str | None]:
+    """Given a setting, return (raw value or None when unset, problem or None)."""
+    direct = environment.get(setting.name)
+    file_name = environment.get(setting.name + "_FILE", "")
+    if not file_name:
+        return direct, None
+    if direct:
+        return None, f"{setting.name}: set either {setting.name} or {setting.name}_FILE, not both"
+    try:
+        with open(file_name, encoding="utf-8") as handle:
+            content = handle.read()
+    except (OSError, UnicodeDecodeError) as error:
+        return None, f"{setting.name}_FILE: cannot read {file_name}: {error}"
+    if setting.name == "RESTIC_REPOSITORY":
+        return first_meaningful_line(content), None
+    return content.rstrip("\r\n"), None
+
+
+def cross_checks(values: Mapping[str, object], environment: Mapping[str, str]) -> list[str]:
+    problems = []
+    if not values["restic_repository"]:
+        problems.append("RESTIC_REPOSITORY: is empty (set RESTIC_REPOSITORY or RESTIC_REPOSITORY_FILE)")
+    if not values["restic_password"] and not environment.get("RESTIC_PASSWORD_COMMAND"):
+        problems.append(
+            "RESTIC_PASSWORD: not set (set RESTIC_PASSWORD, RESTIC_PASSWORD_FILE or RESTIC_PASSWORD_COMMAND)"
+        )
+    return problems
+
+
+def restic_child_environment(values: Mapping[str, object], environment: Mapping[str, str]) -> dict[str, str]:
+    """Return the environment for restic: the process's own, plus values it cannot read itself."""
+    child = dict(environment)
+    for setting in SETTINGS:
+        if setting.restic != "export":
+            continue
+        child.pop(setting.name + "_FILE", None)
+        value = values[setting.attribute]
+        if value:
+            child[setting.name] = str(value)
+    return child
+
+
+def load(environment: Mapping[str, str] | None = None) -> tuple[Settings, tuple[str, ...]]:
+    """Given an environment (default: this process's), return the Settings and every problem."""
+    environment = dict(os.environ if environment is None else environment)
+    values: dict[str, object] = {}
+    problems: list[str] = []
+    for setting in SETTINGS:
+        raw, problem = read_raw(setting, environment)
+        if problem:
+            problems.append(problem)
+        try:
+            values[setting.attribute] = setting.kind.parse(setting.default if raw is None else raw)
+        except ValueError as error:
+            problems.append(f"{setting.name}: {error}")
+            values[setting.attribute] = setting.kind.parse(setting.default)
+    problems.extend(cross_checks(values, environment))
+    secrets = tuple(
+        str(values[setting.attribute]) for setting in SETTINGS if setting.secret and values[setting.attribute]
+    )
+    settings = Settings(
+        values=values,
+        restic_environment=restic_child_environment(values, environment),
+        secrets=secrets,
+        hostname=environment.get("HOSTNAME") or socket.gethostname(),
+    )
+    return settings, tuple(problems)
+
+
+__all__ = [
+    "BY_NAME",
+    "CONFIG_ERROR_EXIT_CODE",
+    "SETTINGS",
+    "Setting",
+    "Settings",
+    "apply_time_zone",
+    "load",
+]

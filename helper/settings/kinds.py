@@ -1,0 +1,111 @@
+"""Value parsers for the settings table: each turns one raw string into a typed value.
+
+Every parser raises ValueError with a message that completes the sentence
+"<VARIABLE>: ...", so the caller can name the variable without knowing the kind.
+"""
+
+import re
+import shlex
+import zoneinfo
+from collections.abc import Callable
+from dataclasses import dataclass
+
+TRUE_WORDS = frozenset({"on", "true", "yes", "1"})
+FALSE_WORDS = frozenset({"off", "false", "no", "0", ""})
+CRON_KEYWORDS = frozenset({"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"})
+DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
+DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A named value type: `parse` turns the raw string into the value, `label` names it in docs."""
+
+    label: str
+    parse: Callable[[str], object]
+
+
+def parse_text(raw: str) -> str:
+    return raw
+
+
+def parse_boolean(raw: str) -> bool:
+    word = raw.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ValueError(f"expected ON/OFF, true/false, yes/no or 1/0, got {raw!r}")
+
+
+def parse_count(raw: str) -> int:
+    """Given a non-negative whole number as text, return it; an empty value counts as 0."""
+    text = raw.strip() or "0"
+    if not text.isdigit():
+        raise ValueError(f"expected a whole number of 0 or more, got {raw!r}")
+    return int(text)
+
+
+def parse_port(raw: str) -> int:
+    port = parse_count(raw)
+    if not 0 < port < 65536:
+        raise ValueError(f"expected a TCP port from 1 to 65535, got {raw!r}")
+    return port
+
+
+def parse_duration(raw: str) -> float:
+    """Given `90`, `90s`, `5m`, `2h` or `1h30m`, return seconds; an empty value counts as 0."""
+    text = raw.strip().lower()
+    if text == "" or text.isdigit():
+        return float(text or 0)
+    parts = DURATION_PART.findall(text)
+    if not parts or "".join(number + unit for number, unit in parts) != text:
+        raise ValueError(f"expected a duration such as 90s, 5m, 2h or 1h30m, got {raw!r}")
+    return sum(float(number) * DURATION_UNITS[unit] for number, unit in parts)
+
+
+def parse_arguments(raw: str) -> tuple[str, ...]:
+    """Split like a POSIX shell splits words, so quoted values may hold spaces."""
+    try:
+        return tuple(shlex.split(raw))
+    except ValueError as error:
+        raise ValueError(f"cannot split into words ({error}): {raw!r}") from None
+
+
+def parse_cron(raw: str) -> str:
+    """Check the shape of a cron expression; croniter checks the fields in the scheduler."""
+    text = " ".join(raw.split())
+    if text == "" or text.lower() in CRON_KEYWORDS:
+        return text.lower()
+    if len(text.split(" ")) not in (5, 6):
+        raise ValueError(f"expected 5 cron fields (or 6 with seconds first) or an @keyword, got {raw!r}")
+    return text
+
+
+def parse_zone(raw: str) -> str:
+    name = raw.strip() or "UTC"
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {raw!r} (use a name such as Europe/Amsterdam)") from None
+    return name
+
+
+def choice(*values: str) -> Kind:
+    def parse(raw: str) -> str:
+        word = raw.strip().lower()
+        if word not in values:
+            raise ValueError(f"expected one of {', '.join(values)}, got {raw!r}")
+        return word
+
+    return Kind("one of " + "/".join(values), parse)
+
+
+TEXT = Kind("text", parse_text)
+BOOLEAN = Kind("boolean", parse_boolean)
+COUNT = Kind("integer ≥ 0", parse_count)
+PORT = Kind("port", parse_port)
+DURATION = Kind("duration", parse_duration)
+ARGUMENTS = Kind("words", parse_arguments)
+CRON = Kind("cron", parse_cron)
+ZONE = Kind("time zone", parse_zone)

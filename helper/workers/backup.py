@@ -1,0 +1,73 @@
+"""/bin/backup: `restic backup --json`, then the inline forget when no FORGET_CRON owns it."""
+
+from helper.outcome import Status
+from helper.restic import Completed
+from helper.workers import forget
+from helper.workers.context import RunContext, WorkerReport, config_error, report_from
+
+NAME = "backup"
+SUMMARY = "Back up BACKUP_ROOT_DIR / RESTIC_JOB_ARGS with tag RESTIC_TAG (restic backup)."
+TAKES_RUN_LOCK = True
+SUMMARY_FIELDS = {
+    "snapshot_id": "snapshot_id",
+    "files_new": "files_new",
+    "files_changed": "files_changed",
+    "files_unmodified": "files_unmodified",
+    "dirs_new": "dirs_new",
+    "dirs_changed": "dirs_changed",
+    "dirs_unmodified": "dirs_unmodified",
+    "bytes_added": "data_added",
+    "bytes_added_packed": "data_added_packed",
+    "files_processed": "total_files_processed",
+    "bytes_processed": "total_bytes_processed",
+}
+
+
+def add_arguments(parser) -> None:
+    """backup takes no options of its own."""
+
+
+def build_command(job_arguments: tuple[str, ...], tag: str, root_dir: str) -> tuple[str, ...]:
+    return ("backup", "--json", *job_arguments, "--tag", tag, *((root_dir,) if root_dir else ()))
+
+
+def summarise(completed: Completed) -> dict:
+    """Take the typed fields of restic's JSON summary; absent values stay null."""
+    summary = next((m for m in completed.messages if m.get("message_type") == "summary"), {})
+    return {field: summary.get(source) for field, source in SUMMARY_FIELDS.items()}
+
+
+def inline_forget(context: RunContext) -> int | None:
+    """Run the post-backup forget when it is ours to run; return its exit code or None."""
+    settings = context.settings
+    if not settings.restic_forget_args:
+        return None
+    if settings.forget_cron:
+        context.log.info("⏭ skipping inline forget: FORGET_CRON is set, /bin/forget owns retention")
+        return None
+    completed, _ = forget.forget(context)
+    if completed.outcome.status is Status.LOCKED:
+        context.log.info("⏭ " + forget.SKIPPED_LOCKED)
+    elif completed.exit_code != 0:
+        context.log.error(f"inline forget failed (exit {completed.exit_code}): {completed.outcome.hint}")
+    return completed.exit_code
+
+
+def run(context: RunContext) -> WorkerReport:
+    settings = context.settings
+    if not settings.restic_tag:
+        message = "RESTIC_TAG is empty: every backup needs a tag"
+        context.log.error(message)
+        return config_error(message)
+    if not settings.backup_root_dir and not settings.restic_job_args:
+        context.log.warning("neither BACKUP_ROOT_DIR nor RESTIC_JOB_ARGS names anything to back up")
+    completed = context.run_restic(
+        *build_command(settings.restic_job_args, settings.restic_tag, settings.backup_root_dir)
+    )
+    extras = summarise(completed)
+    if completed.outcome.status is Status.OK:
+        context.log.info(f"✅ snapshot {str(extras['snapshot_id'])[:8]} saved")
+        extras["forget_exit_code"] = inline_forget(context)
+    else:
+        extras["forget_exit_code"] = None
+    return report_from(completed, extras)

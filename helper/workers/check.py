@@ -1,0 +1,29 @@
+"""/bin/check: `restic check --json` with RESTIC_CHECK_ARGS."""
+
+from helper.workers.context import RunContext, WorkerReport, report_from
+
+NAME = "check"
+SUMMARY = "Verify the repository's integrity (restic check)."
+TAKES_RUN_LOCK = True
+
+
+def add_arguments(parser) -> None:
+    """check takes no options of its own."""
+
+
+def build_command(check_arguments: tuple[str, ...]) -> tuple[str, ...]:
+    return ("check", "--json", *check_arguments)
+
+
+def summarise(messages: tuple[dict, ...]) -> dict:
+    summary = next((m for m in messages if m.get("message_type") == "summary"), {})
+    return {
+        "errors_found": summary.get("num_errors"),
+        "suggest_repair_index": summary.get("suggest_repair_index"),
+        "suggest_prune": summary.get("suggest_prune"),
+    }
+
+
+def run(context: RunContext) -> WorkerReport:
+    completed = context.run_restic(*build_command(context.settings.restic_check_args))
+    return report_from(completed, summarise(completed.messages))

@@ -1,0 +1,42 @@
+"""What the envelope hands a worker, and what a worker hands back."""
+
+import argparse
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from helper.outcome import Outcome, Status
+from helper.restic import Completed, Restic
+from helper.runlog import RunLog
+from helper.settings import CONFIG_ERROR_EXIT_CODE, Settings
+
+
+@dataclass(frozen=True)
+class WorkerReport:
+    """A worker's verdict on its run, plus its own summary fields for the result."""
+
+    outcome: Outcome
+    extras: dict = field(default_factory=dict)
+    error: str | None = None
+
+
+@dataclass
+class RunContext:
+    job: str
+    settings: Settings
+    options: argparse.Namespace
+    log: RunLog
+    restic: Restic
+    # Runs restic and, while the wait budget lasts, retries a repository lock conflict.
+    run_restic: Callable[..., Completed]
+
+
+def config_error(message: str, extras: dict | None = None) -> WorkerReport:
+    """Return the report of a run stopped before restic by a configuration problem (exit 2)."""
+    return WorkerReport(Outcome(Status.FAILED, CONFIG_ERROR_EXIT_CODE, message), extras or {}, message)
+
+
+def report_from(completed: Completed, extras: dict | None = None) -> WorkerReport:
+    """Turn one restic call into a report, with restic's hint as the error when it failed."""
+    outcome = completed.outcome
+    failed = outcome.status not in (Status.OK, Status.SKIPPED)
+    return WorkerReport(outcome, extras or {}, outcome.hint if failed and outcome.hint else None)

@@ -1,0 +1,55 @@
+"""/bin/forget: `restic forget --json` with RESTIC_FORGET_ARGS, on its own schedule.
+
+Exit 11 means another host holds the exclusive lock: a skip (exit 0, status "skipped",
+`restic_exit_code` 11), never a reason to unlock. Retention catches up on the next run.
+"""
+
+from helper.outcome import Outcome, Status
+from helper.restic import Completed
+from helper.workers.context import RunContext, WorkerReport, config_error, report_from
+
+NAME = "forget"
+SUMMARY = "Apply the retention policy RESTIC_FORGET_ARGS (restic forget)."
+TAKES_RUN_LOCK = True
+NO_POLICY = "No retention policy configured: set RESTIC_FORGET_ARGS (for example --keep-daily 7)"
+SKIPPED_LOCKED = (
+    "forget skipped: the repository is locked by another host; retention catches up on the "
+    "next run (add --retry-lock or --lock-wait, or stagger FORGET_CRON between hosts)"
+)
+
+
+def add_arguments(parser) -> None:
+    """forget takes no options of its own."""
+
+
+def build_command(policy: tuple[str, ...]) -> tuple[str, ...]:
+    return ("forget", "--json", *policy)
+
+
+def summarise(completed: Completed) -> dict:
+    """Count kept and removed snapshots from forget's JSON (empty output: nothing matched)."""
+    groups = next((m["items"] for m in completed.messages if m.get("message_type") == "list"), None)
+    if groups is None:
+        kept = removed = 0 if completed.exit_code == 0 else None
+    else:
+        kept = sum(len(group.get("keep") or []) for group in groups)
+        removed = sum(len(group.get("remove") or []) for group in groups)
+    return {"snapshots_kept": kept, "snapshots_removed": removed}
+
+
+def forget(context: RunContext) -> tuple[Completed, dict]:
+    """Run forget once with the configured policy; return restic's result and the summary."""
+    completed = context.run_restic(*build_command(context.settings.restic_forget_args))
+    return completed, summarise(completed)
+
+
+def run(context: RunContext) -> WorkerReport:
+    if not context.settings.restic_forget_args:
+        context.log.error(NO_POLICY)
+        return config_error(NO_POLICY)
+    completed, extras = forget(context)
+    extras["restic_exit_code"] = completed.exit_code
+    if completed.outcome.status is Status.LOCKED:
+        context.log.info("⏭ " + SKIPPED_LOCKED)
+        return WorkerReport(Outcome(Status.SKIPPED, 0, SKIPPED_LOCKED), extras)
+    return report_from(completed, extras)
