@@ -1,0 +1,1 @@
+"""Shared test helpers: real restic, real child processes, other "hosts" via unshare --uts."""
