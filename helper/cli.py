@@ -1,6 +1,7 @@
 """argv -> command. A registry dict, not an if/elif chain: a new command is one entry."""
 
 import argparse
+import importlib
 import os
 import sys
 from collections.abc import Callable
@@ -76,22 +77,37 @@ def locked_run(argv: list[str]) -> int:
         return 127
 
 
+def lazy(module_name: str) -> Callable[[list[str]], int]:
+    """A command whose module is imported only when it runs, to keep worker start-up cheap."""
+
+    def command(argv: list[str]) -> int:
+        return importlib.import_module(module_name).main(argv)
+
+    return command
+
+
+# Keys use underscores; `config-check` and `/bin/locked-run` are accepted too.
 COMMANDS: dict[str, Callable[[list[str]], int]] = {
     **{name: worker_command(name) for name in ("backup", "forget", "prune", "check", "unlock")},
     "locked_run": locked_run,
+    "entry": lazy("helper.entry"),
+    "scheduler": lazy("helper.scheduler"),
+    "config_check": lazy("helper.diagnostics.config_check"),
+    "cron_list": lazy("helper.diagnostics.cron_list"),
+    "healthcheck": lazy("helper.diagnostics.healthcheck"),
 }
 
 
 def usage() -> str:
-    return "usage: python3 -m helper {" + ",".join(sorted(COMMANDS)) + "} [options]\n"
+    names = ",".join(sorted(name.replace("_", "-") for name in COMMANDS))
+    return f"usage: python3 -m helper {{{names}}} [options]\n"
 
 
 def main(argv: list[str]) -> int:
     if not argv or argv[0] in ("-h", "--help"):
         sys.stdout.write(usage())
         return 0 if argv else CONFIG_ERROR_EXIT_CODE
-    name = os.path.basename(argv[0])
-    command = COMMANDS.get(name) or COMMANDS.get(name.replace("-", "_"))
+    command = COMMANDS.get(os.path.basename(argv[0]).replace("-", "_"))
     if command is None:
         sys.stderr.write(f"unknown command {argv[0]!r}\n" + usage())
         return CONFIG_ERROR_EXIT_CODE
