@@ -1,0 +1,49 @@
+# Everything comes from Debian trixie's archive; nothing is fetched from PyPI.
+# Few instructions after the big layers: the classic builder commits each one,
+# which takes seconds on slow storage drivers.
+
+FROM debian:trixie-slim AS runtime
+ENV PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    RESTIC_CACHE_DIR=/var/cache/restic \
+    TZ=Europe/Amsterdam
+LABEL org.opencontainers.image.title="restic-helper" \
+      org.opencontainers.image.description="Runs restic backup, forget, prune and check on cron schedules" \
+      org.opencontainers.image.licenses="MIT"
+# force-unsafe-io: nothing to lose if the build dies half-way, and fsync is slow
+# on overlay storage. Group 0 may write logs, locks and cache: Docker runs a
+# `user:` uid without an /etc/passwd entry with gid 0, so that works unchanged.
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+        -o DPkg::Options::=--force-unsafe-io \
+        python3 python3-croniter python3-jinja2 python3-requests \
+        python3-prometheus-client python3-docker \
+        restic rclone ca-certificates tzdata openssh-client \
+ && rm -rf /var/lib/apt/lists/* /var/log/apt /var/log/dpkg.log \
+ && mkdir -p /var/log /var/run/restic-helper /var/cache/restic /hooks /config /data \
+ && chgrp 0 /var/log \
+ && chmod g+rwX /var/log \
+ && chmod 1777 /var/run/restic-helper /var/cache/restic
+VOLUME /data
+HEALTHCHECK --interval=30s --start-period=30s CMD ["/bin/healthcheck"]
+ENTRYPOINT ["/bin/entry"]
+
+FROM runtime AS build
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+        -o DPkg::Options::=--force-unsafe-io \
+        python3-pip python3-setuptools python3-wheel
+COPY . /src
+# A staging root hands the final stage the package (with dist-info and
+# byte-code) and the executables, but no pip or setuptools.
+RUN pip install --no-deps --no-build-isolation --no-cache-dir --break-system-packages \
+        --root-user-action=ignore --root /staging /src \
+ && install -D -m 0755 -t /staging/usr/bin /src/bin/*
+
+FROM runtime
+# /bin is a symlink to /usr/bin on trixie, so the executables are /bin/* too.
+COPY --from=build /staging/ /
+ARG RELEASE=unknown SOURCE=""
+LABEL org.opencontainers.image.version="$RELEASE" \
+      org.opencontainers.image.source="$SOURCE"
+ENV RESTIC_BACKUP_HELPER_RELEASE=$RELEASE
