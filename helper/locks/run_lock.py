@@ -24,6 +24,7 @@ class RunLock:
     path: Path
     descriptor: int | None  # None when a parent process holds it for us
     took_over_from: dict | None = None
+    waited: float = 0.0  # seconds spent waiting for it
 
     def release(self) -> None:
         if self.descriptor is not None:
@@ -94,9 +95,10 @@ def acquire(path: Path, job: str, budget: WaitBudget, force_inactive: bool = Fal
                 descriptor = _take_over(path)
                 took_over_from = holder
         if descriptor is not None:
-            budget.charge(time.monotonic() - started)
+            waited = time.monotonic() - started
+            budget.charge(waited)
             _record_holder(descriptor, job)
-            return RunLock(path, descriptor, took_over_from)
+            return RunLock(path, descriptor, took_over_from, waited)
         waited = time.monotonic() - started
         if waited >= budget.remaining():
             budget.charge(waited)

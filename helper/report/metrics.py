@@ -16,7 +16,7 @@ EXTRA_GAUGES = {
     "backup": ("files_new", "files_changed", "files_unmodified", "bytes_added", "forget_exit_code"),
     "forget": ("snapshots_kept", "snapshots_removed"),
     "check": ("errors_found",),
-    "unlock": ("locks_before", "locks_after"),
+    "unlock": ("locks_before", "locks_after", "locks_stale", "locks_removed"),
 }
 COUNTERS = ("skipped_runs", "locked_runs")
 

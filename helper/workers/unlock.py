@@ -1,21 +1,54 @@
-"""/bin/unlock: an audited `restic unlock`. Operator-driven only, never scheduled."""
+"""/bin/unlock: inspect the repository's locks and remove those the helper proves stale, with an
+audit trail. Operator-driven only, never scheduled.
 
+Every lock gets a verdict (stale, live or unknown) with its reason. Plain `restic unlock`
+runs only when it would remove nothing but stale locks and its SIGHUP probe could reach no
+live process other than restic; stale locks it leaves are removed by id where the backend
+allows it. `--remove-all` is the operator's explicit override and removes every lock.
+"""
+
+import json
+import sys
+
+from helper.locks import backend, clearance
+from helper.locks.inspect import Inspection, Inspector, table
 from helper.locks.repository import list_lock_ids
+from helper.locks.verdict import STALE
+from helper.outcome import Outcome, Status
 from helper.workers.context import RunContext, WorkerReport, report_from
 
 NAME = "unlock"
-SUMMARY = "List repository locks and remove stale ones (restic unlock), with an audit trail."
+SUMMARY = "Show each repository lock with a verdict, and remove those proven stale."
 # Inspecting or clearing repository locks must work while a local run holds the run lock.
 TAKES_RUN_LOCK = False
+FIELDS = (
+    "dry_run",
+    "remove_all",
+    "locks_before",
+    "locks_after",
+    "locks_stale",
+    "locks_removed",
+    "removed",
+    "method",
+    "locks",
+)
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--dry-run", action="store_true", help="only list the locks; remove nothing")
+    parser.add_argument(
+        "--dry-run", action="store_true", help="only show the locks and verdicts; remove nothing"
+    )
     parser.add_argument(
         "--remove-all",
         action="store_true",
-        help="also remove live and non-exclusive locks (restic unlock --remove-all); "
+        help="remove every lock, live ones included (restic unlock --remove-all); "
         "only when no other host or process uses the repository",
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print the locks as JSON on stdout (id, hostname, pid, age_seconds, exclusive, "
+        "verdict, reason); the log goes to stderr",
     )
 
 
@@ -23,22 +56,66 @@ def build_command(remove_all: bool) -> tuple[str, ...]:
     return ("unlock", *(("--remove-all",) if remove_all else ()))
 
 
-def run(context: RunContext) -> WorkerReport:
-    options = context.options
-    extras = {"dry_run": options.dry_run, "remove_all": options.remove_all}
-    before, listing = list_lock_ids(context.restic)
-    extras["locks_before"] = None if before is None else len(before)
-    context.log.info(f"🔒 locks before: {extras['locks_before'] if before is not None else 'unknown'}")
-    if before is None:
-        extras["locks_after"] = None
-        return report_from(listing, extras)
-    if options.dry_run:
-        for lock_id in before:
-            context.log.info(f"  {lock_id}")
-        extras["locks_after"] = len(before)
-        return report_from(listing, extras)
-    completed = context.restic.run(*build_command(options.remove_all))
+def show(context: RunContext, inspection: Inspection, removed: set[str] | None) -> list[dict]:
+    """Given the inspection and the ids removed (None: a dry run), return one document per lock
+    for the state file, and print them as JSON on stdout with --json."""
+    documents = inspection.documents()
+    if removed is not None:
+        for document in documents:
+            document["removed"] = document["id"] in removed
+    if context.options.json:
+        sys.stdout.write(context.log.masker.mask(json.dumps(documents, indent=2)) + "\n")
+        sys.stdout.flush()
+    return documents
+
+
+def remove_all(context: RunContext, inspection: Inspection, extras: dict) -> WorkerReport:
+    kept = [lock for lock in inspection.locks if lock.verdict.verdict != STALE]
+    if kept:
+        context.log.warning(f"--remove-all: also removing {len(kept)} lock(s) not proven stale")
+    completed = context.restic.run(*build_command(True))
     after, _ = list_lock_ids(context.restic)
     extras["locks_after"] = None if after is None else len(after)
-    context.log.info(f"🔓 locks after: {extras['locks_after']}")
+    gone = inspection.ids - (set(after) if after is not None else inspection.ids)
+    extras.update(removed=sorted(gone), locks_removed=len(gone), method="restic unlock --remove-all")
+    extras["locks"] = show(context, inspection, gone)
     return report_from(completed, extras)
+
+
+def run(context: RunContext) -> WorkerReport:
+    options, log = context.options, context.log
+    extras = {"dry_run": options.dry_run, "remove_all": options.remove_all, "locks_before": None}
+    extras.update(locks_after=None, locks_stale=None, locks_removed=None, removed=[], method=None)
+    inspector = Inspector(context.restic, context.settings)
+    inspection, listing = inspector.inspect()
+    if inspection is None:
+        log.info("🔒 locks before: unknown")
+        return report_from(listing, extras)
+    extras["locks_before"] = len(inspection.locks)
+    extras["locks_stale"] = sum(lock.verdict.verdict == STALE for lock in inspection.locks)
+    log.info(f"🔒 locks before: {len(inspection.locks)} (this host: {inspection.hostname})")
+    for line in (*inspection.notes, *(table(inspection) if inspection.locks else ())):
+        log.info("   " + line)
+    if options.dry_run:
+        extras.update(
+            locks_after=len(inspection.locks), locks_removed=0, locks=show(context, inspection, None)
+        )
+        return report_from(listing, extras)
+    if options.remove_all:
+        return remove_all(context, inspection, extras)
+    store = backend.open_store(context.settings.restic_repository, context.restic.environment)
+    result = clearance.clear(inspector, store, log, inspection, 0.0, unlock_when_safe=True)
+    after, _ = list_lock_ids(context.restic)
+    extras["locks_after"] = None if after is None else len(after)
+    extras.update(removed=list(result.removed), locks_removed=len(result.removed))
+    extras.update(
+        method=" + ".join(result.methods) or None, locks=show(context, inspection, set(result.removed))
+    )
+    log.info(f"🔓 locks after: {extras['locks_after'] if after is not None else 'unknown'}")
+    if result.refusals and not result.ran_unlock:
+        log.warning("not running restic unlock: " + "; ".join(result.refusals))
+    if result.left:
+        message = result.explanation()
+        log.warning(message)
+        return WorkerReport(Outcome(Status.WARNING, 3, message), extras, message)
+    return report_from(listing, extras)

@@ -1,0 +1,109 @@
+"""Waiting for a repository lock to go away, without hammering the backend.
+
+restic's own `--retry-lock` backs off to 60 s steps, so a release is noticed up to a minute
+late. Instead the helper watches the lock listing: once a second where it reaches the
+backend itself (no key derivation needed), every 3 s through `restic list locks` (which
+takes no lock, but costs a key derivation) elsewhere. It wakes as soon as the lock restic
+named is gone, and otherwise every RESTIC_LOCK_RETRY_AFTER. The time spent is charged to
+the run's wait budget.
+"""
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from helper import restic as restic_module
+from helper.locks import observations
+from helper.locks.budget import WaitBudget
+from helper.locks.repository import Blocker
+
+POLL_DIRECT_SECONDS = 1.0
+POLL_RESTIC_SECONDS = 3.0
+# Sleeps are cut into slices so a SIGTERM is noticed quickly.
+SLICE_SECONDS = 0.2
+
+
+class Wake(StrEnum):
+    RELEASED = "released"  # the blocking lock is gone: retry now
+    RETRY = "retry"  # RESTIC_LOCK_RETRY_AFTER passed: retry anyway
+    PROVABLE = "provable"  # the blocking lock stood unchanged for the observation window
+    BUDGET = "budget"  # the lock wait budget is spent
+    INTERRUPTED = "interrupted"
+
+
+@dataclass
+class Watch:
+    """What one wait needs: how to list lock ids, and where to remember sightings."""
+
+    list_ids: Callable[[], set[str] | None]
+    poll_seconds: float
+    lock_dir: str
+    repository: str
+    window: float
+    clock: Callable[[], float] = time.time
+    proven: set[str] = field(default_factory=set)  # blockers already reported as provable
+
+    def note(self, ids: set[str]) -> observations.Observations:
+        """Record a listing in the sightings, which outlive this run; return them."""
+        seen = observations.load(self.lock_dir, self.repository)
+        now = self.clock()
+        observations.note_ids(seen, ids, now)
+        observations.save(seen)
+        return seen
+
+
+def released(blocker: Blocker | None, baseline: set[str] | None, ids: set[str]) -> bool:
+    """Whether the lock that blocked us is gone (or, when restic named none, any lock went away)."""
+    if blocker is not None and blocker.id_prefix:
+        return not any(lock_id.startswith(blocker.id_prefix) for lock_id in ids)
+    return baseline is not None and bool(baseline - ids)
+
+
+def provable(watch: Watch, blocker: Blocker | None, ids: set[str], seen: observations.Observations) -> bool:
+    """Whether the blocking lock has stood unchanged for the observation window (once per lock)."""
+    if blocker is None or not blocker.id_prefix:
+        return False
+    lock_id = next((lock_id for lock_id in ids if lock_id.startswith(blocker.id_prefix)), None)
+    if lock_id is None or lock_id in watch.proven:
+        return False
+    first_seen = seen.entries.get(lock_id, {}).get("first_seen")
+    if first_seen is None or watch.clock() - first_seen < watch.window:
+        return False
+    watch.proven.add(lock_id)
+    return True
+
+
+def wait_for_release(
+    watch: Watch, blocker: Blocker | None, budget: WaitBudget, retry_after: float, force_inactive: bool
+) -> Wake:
+    """Wait until the blocking lock goes, RESTIC_LOCK_RETRY_AFTER passes or the budget is spent."""
+    started = time.monotonic()
+    deadline = started + budget.remaining()
+    retry_at = started + retry_after
+    poll = min(watch.poll_seconds, retry_after)
+    next_poll = started + poll
+    baseline = None
+    try:
+        while True:
+            now = time.monotonic()
+            if restic_module.interrupted():
+                return Wake.INTERRUPTED
+            if now >= deadline:
+                return Wake.BUDGET
+            if now >= retry_at:
+                return Wake.RETRY
+            if now >= next_poll:
+                ids = watch.list_ids()
+                next_poll = time.monotonic() + poll
+                if ids is not None:
+                    seen = watch.note(ids)
+                    if released(blocker, baseline, ids):
+                        return Wake.RELEASED
+                    if force_inactive and provable(watch, blocker, ids, seen):
+                        return Wake.PROVABLE
+                    baseline = ids if baseline is None else baseline
+                continue
+            time.sleep(max(0.0, min(SLICE_SECONDS, next_poll - now, deadline - now, retry_at - now)))
+    finally:
+        budget.charge(time.monotonic() - started)

@@ -1,0 +1,140 @@
+"""The run lock: one local lock for a whole run (hooks and restic calls included), its recorded
+holder, LOCK_FORCE_INACTIVE's takeover of a lock whose holder is gone, and the lock wait."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from tests.locks.conftest import log_text, output, read_metrics, wait_until
+
+# Takes the run lock, records itself as its holder, hands the descriptor to a `sleep` that
+# outlives it, and exits: the flock stays held, but its recorded holder is gone.
+ORPHANED_LOCK = """
+import fcntl, json, os, socket, subprocess, sys
+descriptor = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)
+fcntl.flock(descriptor, fcntl.LOCK_EX)
+holder = {"pid": os.getpid(), "hostname": socket.gethostname(), "job": "backup"}
+os.write(descriptor, json.dumps(holder).encode())
+child = subprocess.Popen(
+    ["sleep", "60"], pass_fds=(descriptor,), start_new_session=True,
+    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+)
+print(child.pid)
+"""
+
+
+def run_lock_path(sandbox) -> Path:
+    return Path(sandbox.env["LOCK_DIR"]) / "run.lock"
+
+
+def holder_of(sandbox) -> dict | None:
+    try:
+        return json.loads(run_lock_path(sandbox).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def start(sandbox, *arguments: str, **overrides) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "helper", *arguments],
+        env={**sandbox.env, **overrides},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_the_holder_is_recorded_and_the_lock_spans_the_hooks(sandbox):
+    gate = sandbox.root / "gate"
+    sandbox.hook("pre-backup.sh", f'while [ ! -e "{gate}" ]; do sleep 0.05; done\n')
+    sandbox.hook("post-backup.sh", f'cat "{run_lock_path(sandbox)}" > "$HOOKS_DIR/post-holder.json"\n')
+    run = start(sandbox, "backup")
+    holder = wait_until(lambda: holder_of(sandbox), message="holder")
+    assert holder["pid"] == run.pid
+    assert holder["hostname"] == socket.gethostname()
+    assert holder["job"] == "backup"
+    assert datetime.fromisoformat(holder["started_at"]).tzinfo is not None
+    # While the pre-hook runs, another run of the same container is skipped.
+    skipped = subprocess.run(
+        [sys.executable, "-m", "helper", "forget"], env=sandbox.env, capture_output=True, text=True
+    )
+    assert "forget skipped: previous run still active" in skipped.stdout
+    assert f"held by pid {run.pid} (backup)" in skipped.stdout
+    gate.touch()
+    stdout, stderr = run.communicate(timeout=60)
+    assert run.returncode == 0, stdout + stderr
+    # The post-hook still ran under the lock, with the same holder.
+    assert json.loads((sandbox.hooks_dir / "post-holder.json").read_text())["pid"] == run.pid
+
+
+@pytest.fixture
+def orphaned_lock(sandbox):
+    path = run_lock_path(sandbox)
+    completed = subprocess.run(
+        [sys.executable, "-c", ORPHANED_LOCK, str(path)], capture_output=True, text=True, check=True
+    )
+    sleeper = int(completed.stdout)
+    yield path
+    os.kill(sleeper, signal.SIGKILL)
+
+
+def test_a_lock_whose_holder_is_gone_blocks_until_force_inactive_takes_it_over(sandbox, orphaned_lock):
+    blocked = sandbox.helper("backup")
+    assert "backup skipped: previous run still active" in blocked.stdout
+    completed = sandbox.helper("backup", LOCK_FORCE_INACTIVE="ON")
+    assert completed.returncode == 0, output(completed)
+    assert sandbox.last_json("backup")["status"] == "ok"
+    log = log_text(sandbox, "backup")
+    assert "took over the run lock" in log and "whose process is gone (LOCK_FORCE_INACTIVE)" in log
+    assert json.loads(orphaned_lock.read_text())["pid"] != os.getpid()
+
+
+def test_force_inactive_never_takes_a_lock_from_a_live_holder(sandbox):
+    gate = sandbox.root / "gate"
+    sandbox.hook("pre-backup.sh", f'while [ ! -e "{gate}" ]; do sleep 0.05; done\n')
+    run = start(sandbox, "backup")
+    wait_until(
+        lambda: run_lock_path(sandbox).exists() and run_lock_path(sandbox).read_text(), message="holder"
+    )
+    completed = sandbox.helper("prune", LOCK_FORCE_INACTIVE="ON")
+    gate.touch()
+    run.communicate(timeout=60)
+    assert "prune skipped: previous run still active" in completed.stdout
+    assert not (sandbox.log_dir / "last-prune.json").exists()
+
+
+@pytest.mark.slow
+def test_a_run_waits_for_the_run_lock_and_then_runs(sandbox):
+    sandbox.hook("pre-backup.sh", "sleep 2\n")
+    first = start(sandbox, "backup")
+    wait_until(
+        lambda: run_lock_path(sandbox).exists() and run_lock_path(sandbox).read_text(), message="holder"
+    )
+    started = time.monotonic()
+    second = sandbox.helper("check", "--lock-wait", "30s")
+    first.communicate(timeout=60)
+    assert second.returncode == 0, output(second)
+    document = sandbox.last_json("check")
+    assert document["status"] == "ok"
+    assert 1.0 <= document["lock_wait_seconds"] <= time.monotonic() - started
+    assert "waited" in log_text(sandbox, "check") and "for the run lock" in log_text(sandbox, "check")
+
+
+def test_a_run_lock_wait_that_runs_out_ends_locked_and_says_so_everywhere(sandbox, orphaned_lock):
+    sandbox.hook("post-check.sh", 'echo "$1 $HELPER_STATUS" > "$HOOKS_DIR/post.out"\n')
+    completed = sandbox.helper("check", "--lock-wait", "1s")
+    assert completed.returncode == 11, output(completed)
+    document = sandbox.last_json("check")
+    assert (document["status"], document["exit_code"]) == ("locked", 11)
+    assert "gave up after waiting 1s for the run lock" in document["error"]
+    assert 0.9 <= document["lock_wait_seconds"] <= 1.6
+    assert (sandbox.hooks_dir / "post.out").read_text() == "11 locked\n"
+    assert read_metrics(sandbox.metrics_dir / "restic_check.prom")["restic_check_locked_runs_total"] == 1
