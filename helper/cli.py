@@ -65,7 +65,11 @@ def locked_run(argv: list[str]) -> int:
         parser.error("a command to run is required")
     loaded, _ = settings.load()
     path = os.path.abspath(options.lockfile)
-    lock = run_lock.acquire(Path(path), options.job, WaitBudget(0), loaded.lock_force_inactive)
+    try:
+        lock = run_lock.acquire(Path(path), options.job, WaitBudget(0), loaded.lock_force_inactive)
+    except OSError as error:
+        sys.stderr.write(f"locked_run: cannot use the lock file {path}: {error.strerror}\n")
+        return CONFIG_ERROR_EXIT_CODE
     if isinstance(lock, run_lock.Busy):
         return envelope.skip_busy(options.job, lock, loaded)
     os.set_inheritable(lock.descriptor, True)

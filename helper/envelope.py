@@ -6,8 +6,8 @@ Every path out of here, a config error or a lock timeout included, leaves the au
 """
 
 import argparse
+import dataclasses
 import sys
-import traceback
 from datetime import datetime
 from pathlib import Path
 from types import ModuleType
@@ -39,24 +39,30 @@ def run(
     budget = WaitBudget(lock_wait_seconds)
     lock = None
     if worker.TAKES_RUN_LOCK and not problems:
-        lock = run_lock.acquire(
-            run_lock.default_path(settings.lock_dir),
-            worker.NAME,
-            budget,
-            settings.lock_force_inactive,
-        )
+        path = run_lock.default_path(settings.lock_dir)
+        try:
+            lock = run_lock.acquire(path, worker.NAME, budget, settings.lock_force_inactive)
+        except OSError as error:  # an unusable LOCK_DIR is a configuration error, with its audit
+            problems = (f"LOCK_DIR: cannot use the run lock {path}: {error.strerror}",)
         if isinstance(lock, run_lock.Busy) and lock_wait_seconds <= 0:
             return skip_busy(worker.NAME, lock, settings)
-    log = RunLog(Path(settings.log_dir) / f"{worker.NAME}-last.log", masker)
+    # With --json (unlock), stdout carries only the JSON document; the log goes to stderr.
+    console = sys.stderr if getattr(options, "json", False) else None
+    log = RunLog(Path(settings.log_dir) / f"{worker.NAME}-last.log", masker, console)
     restic.install_signal_forwarding()
     try:
         log.info(f"▶️ {worker.NAME} on {settings.hostname} started")
+        if isinstance(lock, run_lock.RunLock) and lock.waited >= 0.5:
+            log.info(f"⏳ waited {lock.waited:.1f}s for the run lock {lock.path}")
         if isinstance(lock, run_lock.RunLock) and lock.took_over_from:
             log.warning(
                 f"took over the run lock {lock.path} from {lock.took_over_from}, "
                 "whose process is gone (LOCK_FORCE_INACTIVE)"
             )
         report = body(worker, options, settings, problems, log, budget, lock)
+        # A worker's declared fields are always in the document, null when the run stopped early.
+        declared = dict.fromkeys(getattr(worker, "FIELDS", ()))
+        report = dataclasses.replace(report, extras={**declared, **report.extras})
         post_hook(worker.NAME, settings, log, report)
         result = make_result(worker.NAME, settings, masker, started_at, report, log, budget)
         for reporter in REPORTERS:
@@ -107,6 +113,8 @@ def body(worker, options, settings, problems, log, budget, lock) -> WorkerReport
     try:
         report = worker.run(context)
     except Exception as error:  # noqa: BLE001 - no traceback ever reaches the user
+        import traceback  # only this rare path needs it
+
         log.line(traceback.format_exc(), console=False)
         message = f"internal error in {worker.NAME}: {error!r}"
         log.error(message)
@@ -157,13 +165,18 @@ def make_result(job, settings, masker, started_at, report, log, budget) -> RunRe
 def skip_busy(job: str, busy: run_lock.Busy, settings: Settings) -> int:
     """The run lock is held and no wait was asked: log it, count it, leave last-<job>.json alone."""
     stamp = datetime.now().astimezone().strftime("%Y-%m-%d %a %H:%M:%S")
+    # The words up to the closing parenthesis are the shell image's, which log alerts match.
     holder = (
-        f", held by pid {busy.holder['pid']} ({busy.holder.get('job')})" if busy.holder.get("pid") else ""
+        f"; held by pid {busy.holder['pid']} ({busy.holder.get('job')})" if busy.holder.get("pid") else ""
     )
-    line = f"[{stamp}] ⏭ {job} skipped: previous run still active (lock {busy.path}{holder})"
-    sys.stdout.write(Masker.from_secrets(settings.secrets).mask(line) + "\n")
+    line = f"[{stamp}] ⏭ {job} skipped: previous run still active (lock {busy.path}){holder}"
+    masker = Masker.from_secrets(settings.secrets)
+    sys.stdout.write(masker.mask(line) + "\n")
     sys.stdout.flush()
-    metrics.count_skip(job, settings)
+    try:
+        metrics.count_skip(job, settings)
+    except (OSError, ValueError) as error:  # a reporter never changes the exit code
+        sys.stdout.write(masker.mask(f"⚠️ metrics reporter failed: {error}") + "\n")
     return 0
 
 

@@ -19,14 +19,20 @@ EXIT_TIMED_OUT = 124
 EXIT_NOT_EXECUTABLE = 126
 # borgmatic's soft-failure convention: a pre-hook exiting 75 (EX_TEMPFAIL) skips the run.
 EXIT_SKIP_RUN = 75
+# How long the output of a finished hook is still read from processes it left running.
+OUTPUT_GRACE_SECONDS = 1.0
 
 
 def hook_path(hooks_dir: str, phase: str, job: str) -> Path:
     return Path(hooks_dir) / f"{phase}-{job}.sh"
 
 
-def _kill_group(process: subprocess.Popen, timed_out: threading.Event) -> None:
-    timed_out.set()
+def _relay_output(stream, log: RunLog, prefix: str) -> None:
+    for line in stream:
+        log.line(f"[{prefix}] {line}")
+
+
+def _kill_group(process: subprocess.Popen) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
 
@@ -59,17 +65,21 @@ def run_hook(
     except OSError as error:
         log.error(f"hook {path} could not start: {error.strerror}")
         return EXIT_NOT_EXECUTABLE
-    timed_out = threading.Event()
-    timer = threading.Timer(timeout_seconds, _kill_group, (process, timed_out))
-    if timeout_seconds > 0:
-        timer.start()
-    for line in process.stdout:
-        log.line(f"[{path.stem}] {line}")
-    exit_code = process.wait()
-    timer.cancel()
-    if timed_out.is_set():
+    # The output is read in a thread: a hook may leave a background process behind that keeps
+    # the pipe open, and that must neither block the run nor outlive the hook's verdict.
+    reader = threading.Thread(target=_relay_output, args=(process.stdout, log, path.stem), daemon=True)
+    reader.start()
+    try:
+        exit_code = process.wait(timeout=timeout_seconds or None)
+    except subprocess.TimeoutExpired:
+        _kill_group(process)
+        process.wait()
+        reader.join(OUTPUT_GRACE_SECONDS)
         log.error(f"hook {path.name} timed out after {timeout_seconds}s; its process group was killed")
         return EXIT_TIMED_OUT
+    reader.join(OUTPUT_GRACE_SECONDS)
+    if reader.is_alive():
+        log.warning(f"hook {path.name} left a background process holding its output open; not waiting for it")
     if exit_code != 0:
         log.warning(f"hook {path.name} exited {exit_code}")
     return exit_code

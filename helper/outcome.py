@@ -48,16 +48,16 @@ LOCK_CONFLICT = re.compile(
     r"repository is already locked (?P<exclusive>exclusively )?by PID (?P<pid>\d+) "
     r"on (?P<hostname>\S*) by (?P<username>.*?) \(UID \d+, GID \d+\)"
 )
-# An interrupted backup exits 1 on restic 0.18 and only says so in its message.
-CANCELLED = "context canceled"
 
 
 def classify(exit_code: int, error_text: str, signalled: bool) -> Outcome:
     """Given restic's exit code, its stderr and whether we forwarded a signal, return the outcome."""
-    if exit_code == 1 and LOCK_CONFLICT.search(error_text):
-        exit_code = EXIT_LOCKED
-    elif exit_code not in (0, 3) and signalled and CANCELLED in error_text:
+    if signalled and exit_code not in (0, 3):
+        # Once told to stop, how restic ended is a consequence: a backup says "context canceled"
+        # and exits 1, and its --stdin-from-command child may die of the same SIGINT first.
         exit_code = EXIT_INTERRUPTED
+    elif exit_code == 1 and LOCK_CONFLICT.search(error_text):
+        exit_code = EXIT_LOCKED
     if exit_code < 0 or (signalled and exit_code > 128):
         return Outcome(Status.INTERRUPTED, EXIT_INTERRUPTED, "restic was stopped by a signal")
     status, hint = RESTIC_EXIT_OUTCOMES.get(

@@ -8,6 +8,7 @@ this process is forwarded to restic as SIGINT, so restic removes its own lock.
 import contextlib
 import json
 import os
+import shlex
 import signal
 import subprocess
 import threading
@@ -21,6 +22,10 @@ STDERR_KEPT_BYTES = 64 * 1024
 # restic prints dozens of progress messages a second when stdout is no terminal.
 QUIET_PROGRESS = {"RESTIC_PROGRESS_FPS": "0.0167"}
 PROGRESS_TYPES = ('"message_type":"status"', '"message_type":"verbose_status"')
+
+# A timed-out restic gets this long to honour SIGINT before SIGKILL; 124 as GNU timeout says.
+TIMEOUT_KILL_AFTER_SECONDS = 10
+EXIT_TIMED_OUT = 124
 
 _running: set[subprocess.Popen] = set()
 _interrupted = threading.Event()
@@ -50,6 +55,19 @@ def forward_interrupt(signum: int, _frame: object = None) -> None:
             os.killpg(process.pid, signal.SIGINT)
 
 
+def stop_on_timeout(process: subprocess.Popen, timed_out: threading.Event) -> None:
+    """Timer callback: SIGINT first, so restic removes its lock; SIGKILL if it lingers."""
+    timed_out.set()
+    for signum in (signal.SIGINT, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signum)
+        try:
+            process.wait(TIMEOUT_KILL_AFTER_SECONDS)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
 def install_signal_forwarding() -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, forward_interrupt)
@@ -72,12 +90,14 @@ class Restic:
         self.environment = {**QUIET_PROGRESS, **environment}
         self.log = log
 
-    def run(self, *arguments: str, echo: bool = True) -> Completed:
-        """Run `restic <arguments>` to completion. Given echo=False, keep stdout out of the log."""
+    def run(self, *arguments: str, echo: bool = True, timeout_seconds: float = 0) -> Completed:
+        """Run `restic <arguments>` to completion. Given echo=False, keep stdout out of the log.
+        Given timeout_seconds > 0, stop restic once that time has passed (exit 124)."""
         if interrupted():
             outcome = Outcome(Status.INTERRUPTED, 130, "interrupted before restic started")
             return Completed(130, outcome, arguments=arguments)
-        self.log.line("$ restic " + " ".join(arguments), console=False)
+        # Quoted as a shell would need it: *_ARGS are split into shell words, so show the words.
+        self.log.line("$ restic " + shlex.join(arguments), console=False)
         try:
             process = subprocess.Popen(
                 [self.binary, *arguments],
@@ -95,12 +115,21 @@ class Restic:
         _running.add(process)
         if interrupted():  # the signal came between the check above and Popen
             forward_interrupt(signal.SIGINT)
+        timed_out = threading.Event()
+        timer = threading.Timer(timeout_seconds, stop_on_timeout, (process, timed_out))
+        if timeout_seconds > 0:
+            timer.start()
         try:
             messages, stdout, stderr = self._drain(process, echo)
             exit_code = process.wait()
         finally:
+            timer.cancel()
             _running.discard(process)
         outcome = classify(exit_code, stderr, interrupted())
+        if timed_out.is_set() and not interrupted():
+            exit_code = EXIT_TIMED_OUT
+            hint = f"restic did not finish within {timeout_seconds:g}s"
+            outcome = Outcome(Status.FAILED, EXIT_TIMED_OUT, hint)
         return Completed(exit_code, outcome, tuple(messages), stdout, stderr, arguments)
 
     def _drain(self, process: subprocess.Popen, echo: bool) -> tuple[list[dict], str, str]:
@@ -127,7 +156,9 @@ class Restic:
         for line in stream:
             text = error_text(line).replace("\x1b[2K", "").rstrip("\n")
             errors.append(text + "\n")
-            self.log.line(text)
+            # A --json error message holds several lines; each gets its own log stamp.
+            for part in text.splitlines() or [""]:
+                self.log.line(part)
 
 
 def error_text(line: str) -> str:

@@ -1,7 +1,6 @@
 """The per-run log is written as the run goes (RunLog); on failure it is copied to
 `<job>-error-last.log`, which so always holds the last failed run."""
 
-import shutil
 from pathlib import Path
 
 from helper.result import RunResult
@@ -12,5 +11,7 @@ from helper.settings import Settings
 def report(result: RunResult, settings: Settings, log: RunLog) -> None:
     if result.exit_code == 0 or log.path is None:
         return
+    import shutil  # only failed runs need it; a successful run starts faster without it
+
     log.close()
     shutil.copyfile(log.path, Path(settings.log_dir) / f"{result.job}-error-last.log")

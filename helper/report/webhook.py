@@ -26,7 +26,7 @@ def request_body(result: RunResult, settings: Settings, log: RunLog) -> tuple[st
 
 
 def report(result: RunResult, settings: Settings, log: RunLog) -> None:
-    if not settings.webhook_url or (settings.webhook_on_error and result.succeeded):
+    if not settings.webhook_url or (settings.webhook_on_error and result.exit_code == 0):
         return
     import requests
 

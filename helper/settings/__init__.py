@@ -55,7 +55,8 @@ def read_raw(setting: Setting, environment: Mapping[str, str]) -> tuple[str | No
     if not file_name:
         return direct, None
     if direct:
-        return None, f"{setting.name}: set either {setting.name} or {setting.name}_FILE, not both"
+        # The direct value still stands in, so the early exit's audit lands where the user looks.
+        return direct, f"{setting.name}: set either {setting.name} or {setting.name}_FILE, not both"
     try:
         with open(file_name, encoding="utf-8") as handle:
             content = handle.read()
@@ -104,7 +105,12 @@ def load(environment: Mapping[str, str] | None = None) -> tuple[Settings, tuple[
         except ValueError as error:
             problems.append(f"{setting.name}: {error}")
             values[setting.attribute] = setting.kind.parse(setting.default)
-    problems.extend(cross_checks(values, environment))
+    # A variable that already has a problem (a _FILE conflict or unreadable file) gets no
+    # second, contradictory "not set" message.
+    named = {problem.split(":", 1)[0].removesuffix("_FILE") for problem in problems}
+    problems.extend(
+        problem for problem in cross_checks(values, environment) if problem.split(":", 1)[0] not in named
+    )
     secrets = tuple(
         str(values[setting.attribute]) for setting in SETTINGS if setting.secret and values[setting.attribute]
     )

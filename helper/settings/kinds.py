@@ -13,7 +13,7 @@ from dataclasses import dataclass
 TRUE_WORDS = frozenset({"on", "true", "yes", "1"})
 FALSE_WORDS = frozenset({"off", "false", "no", "0", ""})
 CRON_KEYWORDS = frozenset({"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"})
-DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
+DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h|d)")
 DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -41,7 +41,8 @@ def parse_boolean(raw: str) -> bool:
 def parse_count(raw: str) -> int:
     """Given a non-negative whole number as text, return it; an empty value counts as 0."""
     text = raw.strip() or "0"
-    if not text.isdigit():
+    # isdigit() alone accepts "²", which int() then rejects with a message naming no variable.
+    if not (text.isascii() and text.isdigit()):
         raise ValueError(f"expected a whole number of 0 or more, got {raw!r}")
     return int(text)
 
@@ -56,7 +57,7 @@ def parse_port(raw: str) -> int:
 def parse_duration(raw: str) -> float:
     """Given `90`, `90s`, `5m`, `2h` or `1h30m`, return seconds; an empty value counts as 0."""
     text = raw.strip().lower()
-    if text == "" or text.isdigit():
+    if text == "" or (text.isascii() and text.isdigit()):
         return float(text or 0)
     parts = DURATION_PART.findall(text)
     if not parts or "".join(number + unit for number, unit in parts) != text:

@@ -190,6 +190,15 @@ SETTINGS: tuple[Setting, ...] = (
         "Locks",
     ),
     Setting(
+        "LOCK_OBSERVATION_WINDOW",
+        kinds.DURATION,
+        "10m",
+        "How long the helper must watch another host's lock stay unchanged before it calls "
+        "the lock stale; the lock must also be unchanged for over 6 minutes, since restic "
+        "rewrites a live lock every 5.",
+        "Locks",
+    ),
+    Setting(
         "LOCK_DOCKER_AWARE",
         kinds.BOOLEAN,
         "OFF",
@@ -226,7 +235,13 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     # Mail
     Setting("MAILX_RCPT", kinds.TEXT, "", "Mail recipient(s), comma separated. Empty: no mail.", "Mail"),
-    Setting("MAILX_ON_ERROR", kinds.BOOLEAN, "OFF", "Mail only when a run did not end ok.", "Mail"),
+    Setting(
+        "MAILX_ON_ERROR",
+        kinds.BOOLEAN,
+        "OFF",
+        "Mail only for runs that exit non-zero (a skipped run exits 0).",
+        "Mail",
+    ),
     Setting(
         "SMTP_HOST", kinds.TEXT, "", "SMTP server. Empty: pipe to SENDMAIL_BIN when it is executable.", "Mail"
     ),
@@ -256,7 +271,13 @@ SETTINGS: tuple[Setting, ...] = (
         "WEBHOOK_HEADER_AUTH", kinds.TEXT, "", "Value of the Authorization header.", "Webhook", secret=True
     ),
     Setting("WEBHOOK_TIMEOUT", kinds.COUNT, "10", "Seconds per webhook attempt.", "Webhook"),
-    Setting("WEBHOOK_ON_ERROR", kinds.BOOLEAN, "OFF", "Post only when a run did not end ok.", "Webhook"),
+    Setting(
+        "WEBHOOK_ON_ERROR",
+        kinds.BOOLEAN,
+        "OFF",
+        "Post only for runs that exit non-zero (a skipped run exits 0).",
+        "Webhook",
+    ),
     Setting(
         "WEBHOOK_RETRIES",
         kinds.COUNT,

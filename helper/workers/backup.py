@@ -21,6 +21,7 @@ SUMMARY_FIELDS = {
     "files_processed": "total_files_processed",
     "bytes_processed": "total_bytes_processed",
 }
+FIELDS = (*SUMMARY_FIELDS, "forget_exit_code")
 
 
 def add_arguments(parser) -> None:
@@ -28,7 +29,9 @@ def add_arguments(parser) -> None:
 
 
 def build_command(job_arguments: tuple[str, ...], tag: str, root_dir: str) -> tuple[str, ...]:
-    return ("backup", "--json", *job_arguments, "--tag", tag, *((root_dir,) if root_dir else ()))
+    # --tag goes before the job arguments: after a `--` in them (--stdin-from-command -- cmd)
+    # restic would hand it to the command instead of tagging the snapshot.
+    return ("backup", "--json", "--tag", tag, *job_arguments, *((root_dir,) if root_dir else ()))
 
 
 def summarise(completed: Completed) -> dict:
@@ -65,8 +68,13 @@ def run(context: RunContext) -> WorkerReport:
         *build_command(settings.restic_job_args, settings.restic_tag, settings.backup_root_dir)
     )
     extras = summarise(completed)
+    if completed.outcome.status in (Status.OK, Status.WARNING) and extras["snapshot_id"]:
+        context.log.info(
+            f"✅ snapshot {extras['snapshot_id'][:8]} saved: {extras['files_new']} new, "
+            f"{extras['files_changed']} changed, {extras['files_unmodified']} unmodified files, "
+            f"{extras['bytes_added']} bytes added"
+        )
     if completed.outcome.status is Status.OK:
-        context.log.info(f"✅ snapshot {str(extras['snapshot_id'])[:8]} saved")
         extras["forget_exit_code"] = inline_forget(context)
     else:
         extras["forget_exit_code"] = None

@@ -5,6 +5,7 @@ from helper.workers.context import RunContext, WorkerReport, report_from
 NAME = "check"
 SUMMARY = "Verify the repository's integrity (restic check)."
 TAKES_RUN_LOCK = True
+FIELDS = ("errors_found", "suggest_repair_index", "suggest_prune")
 
 
 def add_arguments(parser) -> None:
@@ -26,4 +27,7 @@ def summarise(messages: tuple[dict, ...]) -> dict:
 
 def run(context: RunContext) -> WorkerReport:
     completed = context.run_restic(*build_command(context.settings.restic_check_args))
-    return report_from(completed, summarise(completed.messages))
+    # restic also prints a summary (num_errors 1) when it could not open the repository at all
+    # (exit 10, 11, 12); that is no finding about the repository's integrity.
+    checked = completed.exit_code in (0, 1)
+    return report_from(completed, summarise(completed.messages) if checked else {})

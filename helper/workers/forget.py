@@ -11,6 +11,7 @@ from helper.workers.context import RunContext, WorkerReport, config_error, repor
 NAME = "forget"
 SUMMARY = "Apply the retention policy RESTIC_FORGET_ARGS (restic forget)."
 TAKES_RUN_LOCK = True
+FIELDS = ("snapshots_kept", "snapshots_removed", "restic_exit_code")
 NO_POLICY = "No retention policy configured: set RESTIC_FORGET_ARGS (for example --keep-daily 7)"
 SKIPPED_LOCKED = (
     "forget skipped: the repository is locked by another host; retention catches up on the "
@@ -40,7 +41,21 @@ def summarise(completed: Completed) -> dict:
 def forget(context: RunContext) -> tuple[Completed, dict]:
     """Run forget once with the configured policy; return restic's result and the summary."""
     completed = context.run_restic(*build_command(context.settings.restic_forget_args))
-    return completed, summarise(completed)
+    summary = summarise(completed)
+    # With --json restic prints nothing readable, so the log says what the policy did.
+    if completed.exit_code == 0:
+        removed = [
+            snapshot.get("short_id") or str(snapshot.get("id"))[:8]
+            for message in completed.messages
+            if message.get("message_type") == "list"
+            for group in message["items"]
+            for snapshot in group.get("remove") or []
+        ]
+        context.log.info(
+            f"🧹 forget kept {summary['snapshots_kept']} snapshot(s), removed {summary['snapshots_removed']}"
+            + (f": {' '.join(removed)}" if removed else "")
+        )
+    return completed, summary
 
 
 def run(context: RunContext) -> WorkerReport:

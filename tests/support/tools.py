@@ -21,8 +21,9 @@ def restic_version(binary: str) -> tuple[int, int]:
 def tool(name: str) -> str:
     """Return a usable path to restic (>= 0.17) or rclone, installing trixie's package if needed."""
     for candidate in (LOCAL_TOOLS / name, shutil.which(name)):
-        if candidate and Path(candidate).exists():
-            if name != "restic" or restic_version(str(candidate)) >= (0, 17):
-                return str(candidate)
+        if not candidate or not Path(candidate).exists():
+            continue
+        if name != "restic" or restic_version(str(candidate)) >= (0, 17):
+            return str(candidate)
     subprocess.run(["bash", str(INSTALL_SCRIPT)], check=True, stdin=subprocess.DEVNULL)
     return str(LOCAL_TOOLS / name)

@@ -1,0 +1,77 @@
+"""The one exit-code table."""
+
+import pytest
+
+from helper.outcome import STATUS_EXIT_CODES, Status, classify
+
+LOCK_MESSAGE = (
+    "unable to create lock in backend: repository is already locked exclusively by PID 4672 on "
+    "otherhost by root (UID 0, GID 0)\nlock was created at 2026-11-21 23:53:54 (3.4s ago)\n"
+    "storage ID d95cd94c\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("exit_code", "status"),
+    [
+        (0, Status.OK),
+        (1, Status.FAILED),
+        (2, Status.FAILED),
+        (3, Status.WARNING),
+        (10, Status.FAILED),
+        (11, Status.LOCKED),
+        (12, Status.FAILED),
+        (130, Status.INTERRUPTED),
+        (42, Status.FAILED),
+    ],
+)
+def test_restic_exit_codes_map_to_one_status_each(exit_code, status):
+    outcome = classify(exit_code, "", signalled=False)
+    assert (outcome.status, outcome.exit_code) == (status, exit_code)
+
+
+@pytest.mark.parametrize(("exit_code", "words"), [(10, "does not exist"), (11, "unlock"), (12, "password")])
+def test_failures_carry_a_hint(exit_code, words):
+    assert words in classify(exit_code, "", signalled=False).hint
+
+
+def test_an_old_restic_lock_failure_exit_1_is_recognised_by_its_message():
+    outcome = classify(1, "Fatal: " + LOCK_MESSAGE, signalled=False)
+    assert (outcome.status, outcome.exit_code) == (Status.LOCKED, 11)
+    user_without_name = LOCK_MESSAGE.replace("by root (", "by  (")
+    assert classify(1, user_without_name, signalled=False).status is Status.LOCKED
+
+
+def test_a_cancelled_backup_exit_1_is_interrupted_only_when_we_forwarded_a_signal():
+    message = "Fatal: unable to save snapshot: context canceled"
+    assert classify(1, message, signalled=True).status is Status.INTERRUPTED
+    assert classify(1, message, signalled=True).exit_code == 130
+    # Without our signal, "context canceled" is restic's own failure (a lock refresh gave up).
+    assert classify(1, message, signalled=False).status is Status.FAILED
+
+
+def test_death_by_signal_is_interrupted():
+    assert classify(-9, "", signalled=False).status is Status.INTERRUPTED
+    assert classify(-2, "", signalled=True).exit_code == 130
+    assert classify(143, "", signalled=True).status is Status.INTERRUPTED
+
+
+def test_a_warning_stays_a_warning_even_when_a_signal_arrived_late():
+    assert classify(3, "context canceled", signalled=True).status is Status.WARNING
+
+
+def test_the_helper_exit_codes_per_status():
+    assert STATUS_EXIT_CODES == {
+        Status.OK: 0,
+        Status.WARNING: 3,
+        Status.SKIPPED: 0,
+        Status.LOCKED: 11,
+        Status.INTERRUPTED: 130,
+    }
+
+
+def test_any_failure_after_a_forwarded_signal_is_interrupted():
+    # A --stdin-from-command child killed by the same SIGINT makes restic exit 1 without
+    # "context canceled"; the run was still stopped on purpose.
+    outcome = classify(1, "Fatal: unable to save snapshot: stdin command exited", signalled=True)
+    assert (outcome.status, outcome.exit_code) == (Status.INTERRUPTED, 130)

@@ -1,0 +1,284 @@
+"""The settings table: every kind, NAME_FILE twins, and every problem reported at once.
+
+The bad-input tests run the helper as a real child process, as a user would meet it."""
+
+import contextlib
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from helper import settings
+from helper.settings import SETTINGS, kinds
+from tests.core.conftest import output
+
+BASE = {"RESTIC_REPOSITORY": "/srv/repo", "RESTIC_PASSWORD": "hunter2-secret"}
+
+# One malformed value per kind; a new kind without an entry here fails the bad-input test.
+MALFORMED = {
+    "boolean": "maybe",
+    "integer ≥ 0": "-5",
+    "port": "70000",
+    "duration": "5 parsecs",
+    "words": "--exclude 'unterminated",
+    "cron": "* * *",
+    "time zone": "Mars/Olympus_Mons",
+}
+
+
+def malformed_value(setting) -> str:
+    if setting.kind.label.startswith("one of "):
+        return "carrier-pigeon"
+    return MALFORMED[setting.kind.label]
+
+
+WELL_FORMED = {
+    "text": "from-file",
+    "boolean": "yes",
+    "integer ≥ 0": "7",
+    "port": "587",
+    "duration": "1h30m",
+    "words": "--exclude 'a b'",
+    "cron": "@hourly",
+    "time zone": "Asia/Tokyo",
+}
+
+
+def well_formed_value(setting) -> str:
+    if setting.kind.label.startswith("one of "):
+        return setting.kind.label.removeprefix("one of ").split("/")[-1]
+    return WELL_FORMED[setting.kind.label]
+
+
+def load(**environment):
+    return settings.load({**BASE, **environment})
+
+
+def test_defaults_match_the_shell_image():
+    loaded, problems = load()
+    assert problems == ()
+    assert loaded.restic_tag == "automated"
+    assert loaded.restic_auto_unlock is False
+    assert loaded.hook_timeout == 0
+    assert loaded.log_dir == "/var/log"
+    assert loaded.hooks_dir == "/hooks"
+    assert loaded.lock_dir == "/var/run/restic-helper"
+    assert loaded.restic_bin == "restic"
+    assert loaded.metrics_dir == ""
+    assert loaded.restic_job_args == ()
+    assert loaded.smtp_port == 25
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        *[(word, True) for word in ("ON", "on", "On", "true", "TRUE", "yes", "Yes", "1", " on ")],
+        *[(word, False) for word in ("OFF", "off", "false", "False", "no", "NO", "0", "")],
+    ],
+)
+def test_booleans_accept_the_usual_words_in_any_case(raw, expected):
+    loaded, problems = load(RESTIC_AUTO_UNLOCK=raw, MAILX_ON_ERROR=raw)
+    assert problems == ()
+    assert loaded.restic_auto_unlock is expected
+    assert loaded.mailx_on_error is expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("--keep-daily 7 --keep-weekly 4", ("--keep-daily", "7", "--keep-weekly", "4")),
+        ("--exclude 'My Documents' --tag=\"a b\"", ("--exclude", "My Documents", "--tag=a b")),
+        ("--exclude My\\ Music", ("--exclude", "My Music")),
+        ("  --one-file-system\n  --verbose  ", ("--one-file-system", "--verbose")),
+        ("", ()),
+    ],
+)
+def test_arguments_are_split_like_shell_words(raw, expected):
+    loaded, problems = load(RESTIC_JOB_ARGS=raw, RESTIC_FORGET_ARGS=raw)
+    assert problems == ()
+    assert loaded.restic_job_args == expected
+    assert loaded.restic_forget_args == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "seconds"),
+    [
+        ("90", 90),
+        ("90s", 90),
+        ("5m", 300),
+        ("2h", 7200),
+        ("1h30m", 5400),
+        ("1d", 86400),
+        ("", 0),
+        ("500ms", 0.5),
+    ],
+)
+def test_durations(raw, seconds):
+    loaded, problems = load(SCHEDULE_LOCK_WAIT=raw)
+    assert problems == ()
+    assert loaded.schedule_lock_wait == pytest.approx(seconds)
+
+
+def test_counts_ports_choices_crons_and_zones():
+    loaded, problems = load(
+        HOOK_TIMEOUT="30",
+        SMTP_PORT="587",
+        SMTP_TLS="STARTTLS",
+        BACKUP_CRON="  30   2 * * *  ",
+        CHECK_CRON="@Daily",
+        PRUNE_CRON="*/5 * * * * *",
+        TZ="America/New_York",
+    )
+    assert problems == ()
+    assert loaded.hook_timeout == 30
+    assert loaded.smtp_port == 587
+    assert loaded.smtp_tls == "starttls"
+    assert loaded.backup_cron == "30 2 * * *"
+    assert loaded.check_cron == "@daily"
+    assert loaded.prune_cron == "*/5 * * * * *"
+    assert loaded.tz == "America/New_York"
+
+
+def test_every_variable_has_a_file_twin(tmp_path):
+    for setting in SETTINGS:
+        if setting.name == "RESTIC_REPOSITORY":
+            continue
+        value = well_formed_value(setting)
+        secret_file = tmp_path / setting.name
+        secret_file.write_text(value + "\n")
+        environment = {**BASE, setting.name: "", f"{setting.name}_FILE": str(secret_file)}
+        loaded, problems = settings.load(environment)
+        assert problems == (), setting.name
+        assert loaded.values[setting.attribute] == setting.kind.parse(value), setting.name
+
+
+def test_file_twins_of_secrets_are_masked_and_not_handed_to_restic_twice(tmp_path):
+    (tmp_path / "aws").write_text("aws-secret-from-file\n")
+    (tmp_path / "password").write_text("password-from-file\n")
+    loaded, problems = settings.load(
+        {
+            "RESTIC_REPOSITORY": "s3:https://s3.example.com/bucket",
+            "AWS_SECRET_ACCESS_KEY_FILE": str(tmp_path / "aws"),
+            "RESTIC_PASSWORD_FILE": str(tmp_path / "password"),
+        }
+    )
+    assert problems == ()
+    assert {"aws-secret-from-file", "password-from-file"} <= set(loaded.secrets)
+    child = loaded.restic_environment
+    # restic cannot read AWS_SECRET_ACCESS_KEY_FILE, so the helper resolves it ...
+    assert child["AWS_SECRET_ACCESS_KEY"] == "aws-secret-from-file"
+    assert "AWS_SECRET_ACCESS_KEY_FILE" not in child
+    # ... but restic reads RESTIC_PASSWORD_FILE itself, as in the shell image.
+    assert child["RESTIC_PASSWORD_FILE"] == str(tmp_path / "password")
+    assert "RESTIC_PASSWORD" not in child
+
+
+def test_repository_file_takes_the_first_meaningful_line(tmp_path):
+    repository_file = tmp_path / "repository"
+    repository_file.write_text(
+        "\n# the old one:\n   # s3:https://old/bucket\n\n  /srv/backup/repo  \r\nignored\n"
+    )
+    loaded, problems = settings.load(
+        {"RESTIC_REPOSITORY_FILE": str(repository_file), "RESTIC_PASSWORD": "pw-long-enough"}
+    )
+    assert problems == ()
+    assert loaded.restic_repository == "/srv/backup/repo"
+    # restic would refuse --repo together with --repository-file
+    assert loaded.restic_environment["RESTIC_REPOSITORY"] == "/srv/backup/repo"
+    assert "RESTIC_REPOSITORY_FILE" not in loaded.restic_environment
+
+
+def test_repository_file_with_only_comments_is_an_empty_repository(tmp_path):
+    repository_file = tmp_path / "repository"
+    repository_file.write_text("# nothing here\n\n")
+    _, problems = settings.load({"RESTIC_REPOSITORY_FILE": str(repository_file), "RESTIC_PASSWORD": "x" * 8})
+    assert problems == ("RESTIC_REPOSITORY: is empty (set RESTIC_REPOSITORY or RESTIC_REPOSITORY_FILE)",)
+
+
+def test_setting_a_variable_and_its_file_twin_is_one_problem(tmp_path):
+    (tmp_path / "password").write_text("other")
+    _, problems = settings.load(
+        {
+            "RESTIC_REPOSITORY": "/srv/repo",
+            "RESTIC_PASSWORD": "direct",
+            "RESTIC_PASSWORD_FILE": str(tmp_path / "password"),
+        }
+    )
+    assert problems == ("RESTIC_PASSWORD: set either RESTIC_PASSWORD or RESTIC_PASSWORD_FILE, not both",)
+    loaded, _ = settings.load({"LOG_DIR": "/srv/logs", "LOG_DIR_FILE": str(tmp_path / "password")})
+    assert loaded.log_dir == "/srv/logs"
+
+
+def test_an_unreadable_file_twin_names_the_twin(tmp_path):
+    _, problems = load(SMTP_PASSWORD_FILE=str(tmp_path / "missing"))
+    assert len(problems) == 1
+    assert problems[0].startswith(f"SMTP_PASSWORD_FILE: cannot read {tmp_path / 'missing'}")
+
+
+def test_missing_repository_and_password_are_reported():
+    _, problems = settings.load({"RESTIC_REPOSITORY": ""})
+    assert [problem.split(":")[0] for problem in problems] == ["RESTIC_REPOSITORY", "RESTIC_PASSWORD"]
+    _, problems = settings.load({"RESTIC_REPOSITORY": "/r", "RESTIC_PASSWORD_COMMAND": "cat /run/pw"})
+    assert problems == ()
+
+
+def test_every_problem_is_reported_at_once():
+    bad = {setting.name: malformed_value(setting) for setting in SETTINGS if setting.kind.label != "text"}
+    loaded, problems = load(**bad)
+    assert [problem.split(":")[0] for problem in problems] == list(bad)
+    # A broken variable keeps its default, so the early exit can still write its audit trail.
+    assert loaded.hook_timeout == 0
+    assert loaded.tz == "Europe/Amsterdam"
+
+
+@given(st.text(max_size=40))
+def test_parsers_only_ever_raise_value_errors(raw):
+    for kind in (*(setting.kind for setting in SETTINGS), kinds.choice("a", "b")):
+        with contextlib.suppress(ValueError):
+            kind.parse(raw)
+
+
+MALFORMABLE = [setting for setting in SETTINGS if setting.kind.label != "text"]
+
+
+@pytest.mark.parametrize("setting", MALFORMABLE, ids=[setting.name for setting in MALFORMABLE])
+def test_a_malformed_value_names_its_variable_and_exits_2(sandbox, setting):
+    value = malformed_value(setting)
+    completed = sandbox.helper("backup", **{setting.name: value})
+    text = output(completed)
+    assert completed.returncode == 2, text
+    assert f"{setting.name}: " in text
+    assert repr(value) in text
+    assert "Traceback" not in text
+    # restic never started, and the refused run is still on record.
+    assert "$ restic" not in (sandbox.log_dir / "backup-last.log").read_text()
+    assert sandbox.last_json("backup")["exit_code"] == 2
+
+
+def test_unreadable_file_twins_and_missing_repository_are_reported_together(sandbox):
+    twins = {f"{setting.name}_FILE": str(sandbox.root / "missing" / setting.name) for setting in SETTINGS}
+    del twins["RESTIC_PASSWORD_FILE"]
+    completed = sandbox.helper("backup", RESTIC_REPOSITORY="", RESTIC_PASSWORD="", **twins)
+    text = output(completed)
+    assert completed.returncode == 2, text
+    assert "Traceback" not in text
+    for twin in twins:
+        name = twin.removesuffix("_FILE")
+        if name != "RESTIC_REPOSITORY" and sandbox.env.get(name):  # LOG_DIR, HOOKS_DIR, ... are set
+            assert f"{name}: set either {name} or {twin}, not both" in text
+        else:
+            assert f"{twin}: cannot read" in text, twin
+    assert "RESTIC_PASSWORD: not set" in text
+    # The direct LOG_DIR still receives the audit of the refused run.
+    assert sandbox.last_json("backup")["exit_code"] == 2
+
+
+@pytest.mark.parametrize("command", ["backup", "forget", "prune", "check", "unlock"])
+def test_missing_password_stops_every_worker_before_restic(sandbox, command):
+    completed = sandbox.helper(command, RESTIC_PASSWORD="", RESTIC_FORGET_ARGS="--keep-last 1")
+    assert completed.returncode == 2
+    assert "RESTIC_PASSWORD: not set" in completed.stdout
+    document = sandbox.last_json(command)
+    assert (document["status"], document["exit_code"]) == ("failed", 2)
+    assert "RESTIC_PASSWORD" in document["error"]
+    assert "$ restic" not in (sandbox.log_dir / f"{command}-last.log").read_text()

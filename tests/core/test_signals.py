@@ -1,0 +1,38 @@
+"""A stop signal reaches restic as SIGINT, so restic removes its own lock, and the run is
+recorded as interrupted."""
+
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.core.conftest import ROOT, repository_locks, slow_source, wait_until
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_stopped_backup_hands_sigint_to_restic_and_leaves_no_lock(sandbox, stop_signal):
+    trace = sandbox.root / "post.out"
+    sandbox.hook("post-backup.sh", f'echo "$1 $HELPER_STATUS" > {trace}\n')
+    process = subprocess.Popen(
+        [str(ROOT / "bin" / "backup")],
+        env={**sandbox.env, **slow_source(60)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_until(lambda: repository_locks(sandbox), timeout=30, message="restic to lock the repository")
+        process.send_signal(stop_signal)
+        stdout, stderr = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 130, stdout + stderr
+    log = (sandbox.log_dir / "backup-last.log").read_text()
+    # restic's own words for a SIGINT; a SIGTERM would read "signal terminated received".
+    assert "signal interrupt received, cleaning up" in log
+    assert repository_locks(sandbox) == []
+    document = sandbox.last_json("backup")
+    assert (document["status"], document["exit_code"], document["snapshot_id"]) == ("interrupted", 130, None)
+    assert trace.read_text() == "130 interrupted\n"
+    assert Path(sandbox.log_dir / "backup-error-last.log").exists()
