@@ -13,6 +13,8 @@ LABEL org.opencontainers.image.title="restic-helper" \
 # force-unsafe-io: nothing to lose if the build dies half-way, and fsync is slow
 # on overlay storage. Group 0 may write logs, locks and cache: Docker runs a
 # `user:` uid without an /etc/passwd entry with gid 0, so that works unchanged.
+# A fresh named volume copies its mount point's owner and mode, so the default
+# repository path and the metrics directory are prepared here too.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
         -o DPkg::Options::=--force-unsafe-io \
@@ -20,9 +22,9 @@ RUN apt-get update \
         python3-prometheus-client python3-docker \
         restic rclone ca-certificates tzdata openssh-client \
  && rm -rf /var/lib/apt/lists/* /var/log/apt /var/log/dpkg.log \
- && mkdir -p /var/log /var/run/restic-helper /var/cache/restic /hooks /config /data \
- && chgrp 0 /var/log \
- && chmod g+rwX /var/log \
+ && mkdir -p /var/log /var/run/restic-helper /var/cache/restic /hooks /config /data /mnt/restic /metrics \
+ && chgrp 0 /var/log /mnt/restic /metrics \
+ && chmod g+rwX /var/log /mnt/restic /metrics \
  && chmod 1777 /var/run/restic-helper /var/cache/restic
 VOLUME /data
 HEALTHCHECK --interval=30s --start-period=30s CMD ["/bin/healthcheck"]
