@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from helper import workers
 from helper.settings import CONFIG_ERROR_EXIT_CODE
 from helper.settings.kinds import parse_duration
 
@@ -21,9 +22,8 @@ def duration_argument(text: str) -> float:
 def worker_command(name: str) -> Callable[[list[str]], int]:
     def command(argv: list[str]) -> int:
         from helper import envelope, settings
-        from helper.workers import WORKERS
 
-        worker = WORKERS[name]
+        worker = workers.load(name)
         parser = argparse.ArgumentParser(prog=f"/bin/{name}", description=worker.SUMMARY)
         parser.add_argument(
             "--lock-wait",
@@ -92,7 +92,7 @@ def lazy(module_name: str) -> Callable[[list[str]], int]:
 
 # Keys use underscores; `config-check` and `/bin/locked-run` are accepted too.
 COMMANDS: dict[str, Callable[[list[str]], int]] = {
-    **{name: worker_command(name) for name in ("backup", "forget", "prune", "check", "unlock")},
+    **{name: worker_command(name) for name in workers.NAMES},
     "locked_run": locked_run,
     "entry": lazy("helper.entry"),
     "scheduler": lazy("helper.scheduler"),
