@@ -31,6 +31,11 @@ print(child.pid)
 """
 
 
+def gated(gate: Path) -> str:
+    """A hook body that waits for `gate`, for at most a minute, so a failed test leaves no loop."""
+    return f'i=0; while [ ! -e "{gate}" ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done\n'
+
+
 def run_lock_path(sandbox) -> Path:
     return Path(sandbox.env["LOCK_DIR"]) / "run.lock"
 
@@ -54,7 +59,7 @@ def start(sandbox, *arguments: str, **overrides) -> subprocess.Popen:
 
 def test_the_holder_is_recorded_and_the_lock_spans_the_hooks(sandbox):
     gate = sandbox.root / "gate"
-    sandbox.hook("pre-backup.sh", f'while [ ! -e "{gate}" ]; do sleep 0.05; done\n')
+    sandbox.hook("pre-backup.sh", gated(gate))
     sandbox.hook("post-backup.sh", f'cat "{run_lock_path(sandbox)}" > "$HOOKS_DIR/post-holder.json"\n')
     run = start(sandbox, "backup")
     holder = wait_until(lambda: holder_of(sandbox), message="holder")
@@ -99,7 +104,7 @@ def test_a_lock_whose_holder_is_gone_blocks_until_force_inactive_takes_it_over(s
 
 def test_force_inactive_never_takes_a_lock_from_a_live_holder(sandbox):
     gate = sandbox.root / "gate"
-    sandbox.hook("pre-backup.sh", f'while [ ! -e "{gate}" ]; do sleep 0.05; done\n')
+    sandbox.hook("pre-backup.sh", gated(gate))
     run = start(sandbox, "backup")
     wait_until(
         lambda: run_lock_path(sandbox).exists() and run_lock_path(sandbox).read_text(), message="holder"
