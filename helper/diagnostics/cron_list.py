@@ -1,0 +1,70 @@
+"""`cron-list [--json]`: the time zone, the current time, and for each job its expression, a
+plain-English description and its next fire times. Exit 2 when an expression is invalid."""
+
+import argparse
+import json
+import sys
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from helper.scheduler import config
+from helper.scheduler.describe import describe
+from helper.scheduler.schedule import fire_times
+from helper.settings import CONFIG_ERROR_EXIT_CODE
+
+SHOWN_FIRE_TIMES = 5
+
+
+def job_rows(plan: config.Plan, now: datetime) -> list[dict]:
+    """Return one row per job, enabled or not, with its next fire times in TZ."""
+    zone = ZoneInfo(plan.settings.tz)
+    schedules = {schedule.job: schedule for schedule in plan.schedules}
+    rows = []
+    for job, variable in config.JOB_VARIABLES.items():
+        expression = getattr(plan.settings, variable.lower())
+        row = {"job": job, "variable": variable, "expression": expression, "enabled": job in schedules}
+        problem = next((p for p in plan.problems if p.startswith(variable + ":")), None)
+        if problem:
+            row.update(enabled=False, problem=problem)
+        elif job in schedules:
+            times = fire_times(schedules[job], now, zone, SHOWN_FIRE_TIMES)
+            row["description"] = describe(schedules[job])
+            row["next"] = [moment.astimezone(zone).isoformat() for moment in times]
+        rows.append(row)
+    return rows
+
+
+def print_text(zone_name: str, now: datetime, rows: list[dict]) -> None:
+    zone = ZoneInfo(zone_name)
+    lines = ["== Time zone ==", f"TZ   {zone_name}", f"now  {now.astimezone(zone):%Y-%m-%d %H:%M:%S %Z (%z)}"]
+    lines += ["", "== Schedules =="]
+    for row in rows:
+        if "problem" in row:
+            lines.append(f"{row['job']:<7} ❌ {row['problem']}")
+        elif not row["enabled"]:
+            lines.append(f"{row['job']:<7} disabled ({row['variable']} is empty)")
+        else:
+            lines.append(f"{row['job']:<7} {row['variable']}={row['expression']}")
+            lines.append(f"{'':<7} {row['description']}")
+            upcoming = [
+                f"{datetime.fromisoformat(m).astimezone(zone):%Y-%m-%d %H:%M:%S %Z}" for m in row["next"]
+            ]
+            lines += [f"{'':<7} next: {moment}" for moment in upcoming] or [f"{'':<7} never fires"]
+    sys.stdout.write("\n".join(lines) + "\n")
+
+
+def main(argv: list[str]) -> int:
+    """Given `[--json]`, print the schedules and return 0, or 2 when one is invalid."""
+    parser = argparse.ArgumentParser(prog="cron-list", description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    options = parser.parse_args(argv)
+    plan = config.load()
+    now = datetime.now(UTC)
+    rows = job_rows(plan, now)
+    if options.json:
+        document = {"time_zone": plan.settings.tz, "now": now.astimezone(plan.zone).isoformat(), "jobs": rows}
+        sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    else:
+        print_text(plan.settings.tz, now, rows)
+    invalid = any("problem" in row for row in rows)
+    return CONFIG_ERROR_EXIT_CODE if invalid else 0

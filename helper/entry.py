@@ -1,0 +1,72 @@
+"""The container's ENTRYPOINT (bin/entry).
+
+(no arguments)              validate the settings, probe the repository, run the scheduler
+backup|forget|prune|check|unlock [options]
+                            one worker run under the run lock; exit with its code
+                            (`/bin/forget` works too). No scheduler, probe or init.
+config-check [--json]       validate every setting; exit 0, or 2 on errors
+cron-list [--json]          TZ, now, and each job's schedule with its next 5 fire times
+healthcheck                 is the scheduler alive, with a recent heartbeat?
+anything else               exec'd as given (sh, restic snapshots, ...)
+"""
+
+import os
+import signal
+import sys
+import textwrap
+
+from helper.settings import CONFIG_ERROR_EXIT_CODE
+
+WORKERS = frozenset({"backup", "forget", "prune", "check", "unlock"})
+COMMANDS = {
+    "config_check": "helper.diagnostics.config_check",
+    "cron_list": "helper.diagnostics.cron_list",
+    "healthcheck": "helper.diagnostics.healthcheck",
+    "scheduler": "helper.scheduler",
+}
+EXIT_CANNOT_RUN = 127
+
+
+def run_worker(name: str, arguments: list[str]) -> int:
+    """One worker run, in this process. As PID 1, SIGTERM is ignored unless handled: until the
+    envelope forwards it to restic, it ends the run (exit 130) instead."""
+    from helper import cli
+
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    return cli.COMMANDS[name](arguments)
+
+
+def run_command(module_name: str, arguments: list[str]) -> int:
+    import importlib
+
+    return importlib.import_module(module_name).main(arguments)
+
+
+def exec_command(argv: list[str]) -> int:
+    """Replace this process with the command, for debugging (`docker run IMAGE sh`)."""
+    sys.stdout.flush()
+    try:
+        os.execvp(argv[0], argv)  # noqa: S606 - the operator's own command, by design
+    except OSError as error:
+        sys.stderr.write(f"entry: cannot run {argv[0]}: {error.strerror}\n")
+    return EXIT_CANNOT_RUN
+
+
+def main(argv: list[str]) -> int:
+    """Given the container's arguments, run the scheduler, one worker, a diagnostic or a command."""
+    if not argv:
+        return run_command(COMMANDS["scheduler"], [])
+    if argv[0] in ("-h", "--help", "help"):
+        sys.stdout.write(
+            "usage: bin/entry [COMMAND [ARGUMENTS...]]\n\n" + textwrap.dedent(__doc__.split("\n", 2)[2])
+        )
+        return 0
+    name = os.path.basename(argv[0]).replace("-", "_")
+    if name in WORKERS:
+        return run_worker(name, argv[1:])
+    if name in COMMANDS:
+        return run_command(COMMANDS[name], argv[1:])
+    if not argv[0]:
+        sys.stderr.write("entry: an empty command name\n")
+        return CONFIG_ERROR_EXIT_CODE
+    return exec_command(argv)

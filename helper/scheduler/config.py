@@ -1,0 +1,142 @@
+"""What the scheduler runs: the settings, the ENV_FILE overlay and each job's Schedule, with
+every problem and warning collected at once, each naming its variable."""
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from helper import settings as settings_module
+from helper.scheduler import schedule as schedule_module
+from helper.scheduler.schedule import Schedule
+from helper.settings import Settings
+
+JOB_VARIABLES = {
+    "backup": "BACKUP_CRON",
+    "forget": "FORGET_CRON",
+    "prune": "PRUNE_CRON",
+    "check": "CHECK_CRON",
+}
+# ENV_FILE reloads the schedules; other variables would make scheduled runs differ from
+# `docker exec` runs, which never read the file.
+RELOADABLE = frozenset({*JOB_VARIABLES.values(), "TZ"})
+# How many fire times of the rarer job are checked when looking for two jobs due at once.
+COLLISION_HORIZON = 200
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything the scheduler needs, or the problems that stop it."""
+
+    settings: Settings
+    environment: Mapping[str, str]
+    schedules: tuple[Schedule, ...]
+    problems: tuple[str, ...]
+    warnings: tuple[str, ...]
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.settings.tz)
+
+
+def parse_environment_file(text: str) -> tuple[dict[str, str], list[str]]:
+    """Given `KEY=VALUE` lines (blank, `#` and `export ` prefixes allowed, one level of quotes),
+    return the values and a problem per malformed line."""
+    values: dict[str, str] = {}
+    problems = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, separator, value = line.removeprefix("export ").partition("=")
+        key, value = key.strip(), value.strip()
+        if not separator or not key.replace("_", "").isalnum():
+            problems.append(f"ENV_FILE: line {number} is not KEY=VALUE: {raw.strip()!r}")
+            continue
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key] = value
+    return values, problems
+
+
+def read_environment_file(path: str) -> tuple[dict[str, str], list[str], list[str]]:
+    """Return (the reloadable values in the file, problems, warnings)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            values, problems = parse_environment_file(handle.read())
+    except (OSError, UnicodeDecodeError) as error:
+        return {}, [f"ENV_FILE: cannot read {path}: {error}"], []
+    ignored = sorted(set(values) - RELOADABLE)
+    warnings = []
+    if ignored:
+        warnings.append(
+            f"ENV_FILE: ignoring {', '.join(ignored)}: only {', '.join(sorted(RELOADABLE))} are read from it"
+        )
+    return {key: value for key, value in values.items() if key in RELOADABLE}, problems, warnings
+
+
+def job_schedules(settings: Settings) -> tuple[list[Schedule], list[str]]:
+    """Parse every enabled job's expression with croniter; return the schedules and problems."""
+    schedules, problems = [], []
+    for job, variable in JOB_VARIABLES.items():
+        expression = getattr(settings, variable.lower())
+        if not expression:
+            continue
+        try:
+            schedules.append(schedule_module.parse(job, variable, expression))
+        except ValueError as error:
+            problems.append(f"{variable}: {error}")
+    return schedules, problems
+
+
+def first_common_fire(times: dict[Schedule, list[datetime]], zone: ZoneInfo, pair) -> datetime | None:
+    """Return the first instant both jobs fire at, checked over the rarer job's fire times."""
+    rarer, other = sorted(pair, key=lambda schedule: times[schedule][-1])[::-1]
+    for instant in times[rarer]:
+        if schedule_module.next_fire(other, instant - schedule_module.ONE_MICROSECOND, zone) == instant:
+            return instant
+    return None
+
+
+def schedule_warnings(schedules: list[Schedule], zone: ZoneInfo, lock_wait: float) -> list[str]:
+    """Warn about expressions that never fire, and jobs due in the same second."""
+    now = datetime.now(UTC)
+    times = {
+        schedule: schedule_module.fire_times(schedule, now, zone, COLLISION_HORIZON) for schedule in schedules
+    }
+    warnings = [
+        f"{schedule.variable}: {schedule.expression!r} can never fire, so {schedule.job} never runs"
+        for schedule in schedules
+        if not times[schedule]
+    ]
+    firing = [schedule for schedule in schedules if times[schedule]]
+    for index, first in enumerate(firing):
+        for second in firing[index + 1 :]:
+            common = first_common_fire(times, zone, (first, second)) if lock_wait <= 0 else None
+            if common:
+                warnings.append(
+                    f"{first.variable} and {second.variable} both fire at "
+                    f"{common.astimezone(zone):%Y-%m-%d %H:%M:%S %Z}: they share the run lock, so one "
+                    "of them is skipped; stagger them or set SCHEDULE_LOCK_WAIT"
+                )
+    return warnings
+
+
+def load(base: Mapping[str, str] | None = None) -> Plan:
+    """Given the process environment (default: os.environ), return the Plan: the environment
+    with ENV_FILE applied, its settings and schedules, and every problem and warning."""
+    environment = dict(os.environ if base is None else base)
+    problems, warnings = [], []
+    file_name = environment.get("ENV_FILE", "")
+    if file_name:
+        overlay, file_problems, file_warnings = read_environment_file(file_name)
+        environment.update(overlay)
+        problems += file_problems
+        warnings += file_warnings
+    loaded, setting_problems = settings_module.load(environment)
+    problems += setting_problems
+    schedules, cron_problems = job_schedules(loaded)
+    problems += cron_problems
+    warnings += schedule_warnings(schedules, ZoneInfo(loaded.tz), loaded.schedule_lock_wait)
+    return Plan(loaded, environment, tuple(schedules), tuple(problems), tuple(warnings))

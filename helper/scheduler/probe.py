@@ -1,0 +1,97 @@
+"""The start-up probe (RESTIC_CHECK_REPOSITORY_STATUS=ON): is the repository there, and may we
+open it? `restic init` runs only when restic says the repository does not exist (exit 10).
+
+`cat config` runs with `--no-lock`: it reads one file, and another host's exclusive lock
+(a prune elsewhere) must not stop this container from starting.
+"""
+
+import time
+from collections.abc import Callable
+
+from helper import restic
+from helper.masking import Masker
+from helper.runlog import RunLog
+from helper.scheduler.console import Console
+from helper.settings import CONFIG_ERROR_EXIT_CODE, Settings
+
+EXIT_NO_REPOSITORY = 10
+EXIT_WRONG_PASSWORD = 12
+EXIT_UNREACHABLE = 1
+FIRST_RETRY_SECONDS = 1.0
+LONGEST_RETRY_SECONDS = 30.0
+# restic retries a failing backend for up to 15 minutes by itself; each call gets at least this.
+SHORTEST_CALL_SECONDS = 2.0
+# `restic init` writes a few files; a slow backend still deserves a minute.
+INIT_SECONDS = 60.0
+STOPPED = "stopped during the start-up probe"
+RETRY = object()
+
+
+def run(
+    settings: Settings,
+    console: Console,
+    sleep: Callable[[float], list[int]],
+    clock: Callable[[], float] = time.monotonic,
+) -> int | None:
+    """Probe the repository. Return None to go on, else the exit code to stop with.
+
+    `sleep(seconds)` waits between attempts and returns the signals that cut it short; a
+    stop signal (noted by helper.restic) ends the probe with exit 0."""
+    masker = Masker.from_secrets(settings.secrets)
+    log = RunLog(None, masker, console.writer("probe"))
+    runner = restic.Restic(settings.restic_bin, settings.restic_environment, log)
+    repository = masker.mask(settings.restic_repository)
+    deadline = clock() + settings.probe_timeout
+    delay = FIRST_RETRY_SECONDS
+    while True:
+        budget = max(SHORTEST_CALL_SECONDS, deadline - clock())
+        completed = runner.run("--no-lock", "cat", "config", echo=False, timeout_seconds=budget)
+        outcome = answer(completed.exit_code, runner, log, repository)
+        if outcome is not RETRY:
+            return outcome
+        remaining = deadline - clock()
+        if remaining <= 0:
+            log.error(
+                f"repository {repository} still unreachable after PROBE_TIMEOUT "
+                f"({settings.probe_timeout:g}s; last exit {completed.exit_code}); giving up"
+            )
+            return EXIT_UNREACHABLE
+        log.warning(f"probe failed (exit {completed.exit_code}); retrying in {min(delay, remaining):.1f}s")
+        sleep(min(delay, remaining))
+        if restic.interrupted():
+            log.info(STOPPED)
+            return 0
+        delay = min(delay * 2, LONGEST_RETRY_SECONDS)
+
+
+def answer(exit_code: int, runner: restic.Restic, log: RunLog, repository: str) -> int | object | None:
+    """Given the exit code of `cat config`, return None (go on), an exit code, or RETRY."""
+    if restic.interrupted():
+        log.info(STOPPED)
+        return 0
+    if exit_code == 0:
+        log.info(f"✅ repository {repository} is reachable")
+        return None
+    if exit_code == EXIT_NO_REPOSITORY:
+        return initialise(runner, log, repository)
+    if exit_code == EXIT_WRONG_PASSWORD:
+        log.error(
+            f"RESTIC_PASSWORD: wrong password or no key found for the repository {repository} "
+            "(check RESTIC_PASSWORD, RESTIC_PASSWORD_FILE or RESTIC_PASSWORD_COMMAND)"
+        )
+        return CONFIG_ERROR_EXIT_CODE
+    return RETRY
+
+
+def initialise(runner: restic.Restic, log: RunLog, repository: str) -> int | None:
+    """The repository does not exist (exit 10): create it. Return None on success, else 1."""
+    log.info(f"repository {repository} does not exist (restic exit 10): running restic init")
+    completed = runner.run("init", timeout_seconds=INIT_SECONDS)
+    if restic.interrupted():
+        log.info("stopped during restic init")
+        return 0
+    if completed.exit_code != 0:
+        log.error(f"restic init failed (exit {completed.exit_code}): {completed.outcome.hint}")
+        return EXIT_UNREACHABLE
+    log.info(f"✅ created the repository {repository}")
+    return None

@@ -1,0 +1,77 @@
+"""Scheduling proper: announce the plan, start each due job as a worker child, and reload the
+schedules from ENV_FILE on SIGHUP."""
+
+import os
+from datetime import datetime
+
+from helper import settings as settings_module
+from helper.scheduler import children, config
+from helper.scheduler.describe import describe
+from helper.scheduler.state import JobState, Loop, advance, earliest, local, plan_jobs, write_heartbeat
+
+
+def announce(loop: Loop) -> None:
+    """Log the plan: each job's expression in words and its next fire, then "scheduler ready"."""
+    settings = loop.plan.settings
+    loop.say(
+        f"restic-helper scheduler, pid {os.getpid()} on {settings.hostname}, TZ {settings.tz}, "
+        f"STOP_GRACE_SECONDS {settings.stop_grace_seconds}"
+    )
+    for job, variable in config.JOB_VARIABLES.items():
+        state = loop.jobs.get(job)
+        if state is None:
+            loop.say(f"{job}: disabled ({variable} is empty)")
+            continue
+        upcoming = local(loop, state.next_fire) if state.next_fire else "never"
+        loop.say(
+            f"{job}: {variable}={state.schedule.expression} ({describe(state.schedule)}); next {upcoming}"
+        )
+    wake = earliest(loop.jobs)
+    loop.say(f"scheduler ready: {len(loop.jobs)} job(s), next fire {local(loop, wake) if wake else 'none'}")
+
+
+def dispatch(loop: Loop, job: JobState, scheduled: datetime) -> None:
+    """Start the job's worker for the tick scheduled at `scheduled` and track it."""
+    try:
+        child = children.spawn(job.schedule.job, loop.plan.environment, scheduled, loop.clock)
+    except OSError as error:
+        loop.say(f"❌ {job.schedule.job}: cannot start the worker: {error}")
+        job.last_exit_code = 127
+        return
+    delay = (child.started_at - scheduled).total_seconds() * 1000
+    loop.children[child.pid] = child
+    job.last_tick, job.last_pid, job.ticks = scheduled, child.pid, job.ticks + 1
+    loop.say(f"⏰ {job.schedule.job} tick {local(loop, scheduled)} → pid {child.pid} (+{delay:.1f} ms)")
+
+
+def tick(loop: Loop) -> None:
+    """Run every job that is due now, warn about ticks that came too late."""
+    run, missed = advance(loop.jobs, loop.clock(), loop.plan.zone)
+    for job, scheduled in missed:
+        loop.say(f"⚠️ {job.schedule.job}: skipped the tick of {local(loop, scheduled)}, found too late to run")
+    for job, scheduled in run:
+        dispatch(loop, job, scheduled)
+    if run or missed:
+        write_heartbeat(loop)
+
+
+def reload(loop: Loop) -> None:
+    """SIGHUP: re-read ENV_FILE and take its schedules, or keep the current ones on any problem."""
+    if not loop.plan.settings.env_file:
+        loop.say("SIGHUP ignored: ENV_FILE is not set, so there is nothing to reload")
+        return
+    plan = config.load(loop.base_environment)
+    if plan.problems:
+        for problem in plan.problems:
+            loop.say(f"❌ reload rejected: {problem}")
+        loop.say("keeping the current schedules")
+        return
+    for warning in plan.warnings:
+        loop.say(f"⚠️ {warning}")
+    zone_changed = plan.settings.tz != loop.plan.settings.tz
+    loop.plan = plan
+    settings_module.apply_time_zone(plan.settings)
+    loop.jobs = plan_jobs(plan.schedules, plan.zone, loop.clock(), None if zone_changed else loop.jobs)
+    loop.say(f"SIGHUP: reloaded the schedules from {plan.settings.env_file}")
+    announce(loop)
+    write_heartbeat(loop)

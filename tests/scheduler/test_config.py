@@ -1,0 +1,66 @@
+"""Validation as the scheduler, config-check and cron-list share it: every problem named by
+its variable, warnings for schedules that never fire or collide, and the ENV_FILE overlay."""
+
+from helper.scheduler import config
+
+BASE = {"RESTIC_PASSWORD": "secret-password", "RESTIC_REPOSITORY": "/tmp/nowhere", "TZ": "UTC"}
+
+
+def load(**environment):
+    return config.load({**BASE, **environment})
+
+
+def test_every_invalid_expression_is_reported_at_once_with_its_variable():
+    plan = load(BACKUP_CRON="61 * * * *", PRUNE_CRON="0 0 * * 9", CHECK_CRON="1 2 3")
+    assert [problem.split(":")[0] for problem in plan.problems] == ["CHECK_CRON", "BACKUP_CRON", "PRUNE_CRON"]
+    assert "minute field '61'" in plan.problems[1]
+
+
+def test_empty_expressions_disable_their_jobs():
+    plan = load(BACKUP_CRON="", FORGET_CRON="@daily")
+    assert plan.problems == ()
+    assert [schedule.job for schedule in plan.schedules] == ["forget"]
+
+
+def test_an_expression_that_can_never_fire_is_a_warning_not_an_error():
+    plan = load(CHECK_CRON="0 0 31 2 *")
+    assert plan.problems == ()
+    assert plan.warnings == ("CHECK_CRON: '0 0 31 2 *' can never fire, so check never runs",)
+
+
+def test_jobs_due_in_the_same_second_are_warned_about_unless_they_may_wait_for_the_lock():
+    plan = load(BACKUP_CRON="0 */6 * * *", FORGET_CRON="0 0 * * 0")
+    (warning,) = plan.warnings
+    assert warning.startswith("BACKUP_CRON and FORGET_CRON both fire at ")
+    assert "SCHEDULE_LOCK_WAIT" in warning
+    assert load(BACKUP_CRON="0 */6 * * *", FORGET_CRON="30 0 * * 0").warnings == ()
+    assert load(BACKUP_CRON="0 */6 * * *", FORGET_CRON="0 0 * * 0", SCHEDULE_LOCK_WAIT="10m").warnings == ()
+
+
+def test_a_rare_job_colliding_with_a_frequent_one_is_found():
+    plan = load(BACKUP_CRON="*/5 * * * * *", CHECK_CRON="0 3 1 * *")
+    assert any(warning.startswith("BACKUP_CRON and CHECK_CRON") for warning in plan.warnings)
+
+
+def test_env_file_overlays_the_schedules_and_ignores_other_variables(tmp_path):
+    env_file = tmp_path / "schedules.env"
+    env_file.write_text(
+        "# schedules\nexport BACKUP_CRON='*/2 * * * * *'\nPRUNE_CRON=\"@weekly\"\n\nRESTIC_PASSWORD=other\n"
+    )
+    plan = load(ENV_FILE=str(env_file), BACKUP_CRON="0 3 * * *")
+    assert plan.problems == ()
+    assert {schedule.job: schedule.expression for schedule in plan.schedules} == {
+        "backup": "*/2 * * * * *",
+        "prune": "@weekly",
+    }
+    assert plan.environment["BACKUP_CRON"] == "*/2 * * * * *"
+    assert plan.environment["RESTIC_PASSWORD"] == "secret-password"
+    assert any("ignoring RESTIC_PASSWORD" in warning for warning in plan.warnings)
+
+
+def test_env_file_problems_name_env_file(tmp_path):
+    env_file = tmp_path / "schedules.env"
+    env_file.write_text("BACKUP_CRON\n")
+    assert load(ENV_FILE=str(env_file)).problems == ("ENV_FILE: line 1 is not KEY=VALUE: 'BACKUP_CRON'",)
+    missing = load(ENV_FILE=str(tmp_path / "missing.env")).problems
+    assert len(missing) == 1 and missing[0].startswith("ENV_FILE: cannot read ")

@@ -1,0 +1,99 @@
+"""bin/entry: one-shot workers start no scheduler, diagnostics start nothing, anything else
+is exec'd as given."""
+
+import json
+import subprocess
+import time
+
+from tests.scheduler.conftest import QUICK, ROOT
+
+ENTRY = str(ROOT / "bin" / "entry")
+# If a one-shot run started the scheduler, this would back up every second.
+TEMPTING = {"BACKUP_CRON": "* * * * * *", "RESTIC_CHECK_REPOSITORY_STATUS": "ON"}
+
+
+def entry(sandbox, *arguments: str, **overrides) -> subprocess.CompletedProcess:
+    env = {**sandbox.env, **QUICK, **TEMPTING, **{key: str(value) for key, value in overrides.items()}}
+    return subprocess.run(
+        [ENTRY, *arguments], env=env, text=True, capture_output=True, timeout=120, stdin=subprocess.DEVNULL
+    )
+
+
+def test_one_shot_forget_without_a_policy_exits_2_at_once_and_starts_no_scheduler(sandbox):
+    started = time.monotonic()
+    completed = entry(sandbox, "forget")
+    assert completed.returncode == 2, completed.stdout + completed.stderr
+    assert time.monotonic() - started < 10
+    assert "RESTIC_FORGET_ARGS" in completed.stdout
+    assert sandbox.last_json("forget")["exit_code"] == 2
+    assert not (sandbox.log_dir / "scheduler.json").exists()
+    assert not (sandbox.log_dir / "last-backup.json").exists()
+    assert "[probe]" not in completed.stdout
+
+
+def test_one_shot_worker_given_as_a_bin_path_with_arguments_returns_its_code(sandbox):
+    completed = entry(sandbox, "/bin/unlock", "--dry-run")
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert sandbox.last_json("unlock")["status"] == "ok"
+    assert not (sandbox.log_dir / "scheduler.json").exists()
+
+
+def test_one_shot_takes_the_same_run_lock_as_the_ticks(sandbox):
+    import fcntl
+
+    lock_path = sandbox.root / "lock" / "run.lock"
+    with open(lock_path, "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        completed = entry(sandbox, "backup")
+    assert completed.returncode == 0
+    assert "⏭ backup skipped: previous run still active" in completed.stdout
+    assert not (sandbox.log_dir / "last-backup.json").exists()
+
+
+def test_config_check_reports_every_problem_and_exits_2(sandbox):
+    completed = entry(
+        sandbox, "config-check", BACKUP_CRON="61 * * * *", CHECK_CRON="0 0 31 2 *", RESTIC_PASSWORD=""
+    )
+    assert completed.returncode == 2
+    assert "❌ BACKUP_CRON: not a valid cron expression: '61 * * * *'" in completed.stdout
+    assert "❌ RESTIC_PASSWORD: not set" in completed.stdout
+    assert "⚠️ CHECK_CRON: '0 0 31 2 *' can never fire" in completed.stdout
+    assert completed.stdout.endswith("config-check: 2 error(s), 1 warning(s)\n")
+    document = json.loads(entry(sandbox, "config-check", "--json", BACKUP_CRON="61 * * * *").stdout)
+    assert document["ok"] is False and document["errors"][0].startswith("BACKUP_CRON: ")
+
+
+def test_config_check_ok(sandbox):
+    completed = entry(sandbox, "config-check", BACKUP_CRON="0 3 * * *")
+    assert (completed.returncode, completed.stdout) == (0, "config-check: OK, 0 warning(s)\n")
+
+
+def test_cron_list_shows_time_zone_descriptions_and_next_fires(sandbox):
+    completed = entry(
+        sandbox, "cron-list", BACKUP_CRON="30 2 * * *", TZ="Europe/Amsterdam", CHECK_CRON="@weekly"
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert "TZ   Europe/Amsterdam" in completed.stdout
+    assert "backup  BACKUP_CRON=30 2 * * *\n        at 02:30 every day\n" in completed.stdout
+    assert completed.stdout.count("next: ") == 10
+    assert "forget  disabled (FORGET_CRON is empty)" in completed.stdout
+    document = json.loads(entry(sandbox, "cron-list", "--json", BACKUP_CRON="*/5 * * * * *").stdout)
+    (backup,) = [job for job in document["jobs"] if job["job"] == "backup"]
+    assert backup["description"] == "every 5 seconds" and len(backup["next"]) == 5
+    assert document["time_zone"] == "UTC"
+
+
+def test_cron_list_exits_2_on_an_invalid_expression(sandbox):
+    completed = entry(sandbox, "cron-list", PRUNE_CRON="0 0 * * 8")
+    assert completed.returncode == 2
+    assert "prune   ❌ PRUNE_CRON: not a valid cron expression" in completed.stdout
+
+
+def test_any_other_command_is_execd_as_given(sandbox):
+    completed = entry(sandbox, "sh", "-c", 'echo "$0 $RESTIC_REPOSITORY"; exit 7')
+    assert completed.returncode == 7
+    assert completed.stdout == f"sh {sandbox.env['RESTIC_REPOSITORY']}\n"
+    snapshots = entry(sandbox, "restic", "snapshots", "--json")
+    assert snapshots.returncode == 0 and json.loads(snapshots.stdout) == []
+    missing = entry(sandbox, "no-such-command")
+    assert missing.returncode == 127 and "cannot run no-such-command" in missing.stderr

@@ -1,0 +1,186 @@
+"""The scheduler as a real process against a real repository: ticks run workers, their output
+is streamed with prefixes, overlaps are skipped, orphans are reaped, signals drain cleanly."""
+
+import itertools
+import json
+import re
+import signal
+import time
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from tests.scheduler.conftest import parent_of, process_state, repository_locks, wait_until
+
+STAMPED = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d \[(?P<source>[a-z]+)\] ")
+# restic reads the stdout of a command that runs until it is stopped.
+SLOW_BACKUP = {"BACKUP_ROOT_DIR": "", "RESTIC_JOB_ARGS": '--stdin-from-command -- sh -c "sleep 30; echo x"'}
+
+
+def snapshots(sandbox) -> list[dict]:
+    return json.loads(sandbox.restic("snapshots", "--json").stdout)
+
+
+def heartbeat(sandbox) -> dict:
+    return json.loads((sandbox.log_dir / "scheduler.json").read_text())
+
+
+def stamp_of(line: str) -> float:
+    return datetime.fromisoformat(line[:29]).timestamp()
+
+
+def test_second_resolution_schedule_runs_backups_with_prefixed_output(sandbox, start_entry):
+    scheduler = start_entry(BACKUP_CRON="*/2 * * * * *")
+    scheduler.wait_for(r"\[backup\] ✅ backup finished: ok", timeout=30, count=2)
+    exit_code, _ = scheduler.stop()
+
+    assert exit_code == 0, scheduler.output
+    assert len(snapshots(sandbox)) >= 2
+    assert sandbox.last_json("backup")["status"] in ("ok", "interrupted")
+    for line in scheduler.lines:
+        assert STAMPED.match(line), line
+    ticks = scheduler.matching(r"\[scheduler\] ⏰ backup tick .* → pid \d+")
+    # Every tick is on an even second, as `*/2` in the seconds field says.
+    assert all(int(re.search(r"tick \S+ (\d\d):(\d\d):(\d\d)", tick)[3]) % 2 == 0 for tick in ticks)
+    document = heartbeat(sandbox)
+    assert document["state"] == "stopped"
+    assert document["jobs"]["backup"]["ticks"] == len(ticks) >= 2
+    assert document["jobs"]["backup"]["expression"] == "*/2 * * * * *"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_stop_during_a_backup_drains_it_leaves_no_lock_and_records_interrupted(
+    sandbox, start_entry, stop_signal
+):
+    scheduler = start_entry(BACKUP_CRON="* * * * * *", STOP_GRACE_SECONDS="10", **SLOW_BACKUP)
+    scheduler.wait_for(r"\[backup\] ▶️ backup on .* started")
+    wait_until(lambda: repository_locks(sandbox.env), 30, "restic to lock the repository")
+
+    exit_code, elapsed = scheduler.stop(stop_signal)
+
+    assert exit_code == 0, scheduler.output
+    assert elapsed < 10, f"{elapsed:.1f}s"
+    assert repository_locks(sandbox.env) == []
+    document = sandbox.last_json("backup")
+    assert (document["status"], document["exit_code"]) == ("interrupted", 130)
+    # No lock left means restic took the SIGINT and cleaned up; a SIGKILL would leave it behind.
+    assert scheduler.matching(r"\[backup\] ❌ backup finished: interrupted \(exit 130\)"), scheduler.output
+    stop_line = scheduler.wait_for(rf"🛑 {stop_signal.name} received: no new ticks")[0]
+    assert not [
+        line for line in scheduler.matching(r"⏰ backup tick") if stamp_of(line) > stamp_of(stop_line)
+    ]
+    assert heartbeat(sandbox)["state"] == "stopped"
+
+
+@pytest.mark.slow
+def test_a_worker_that_outlives_the_grace_period_is_killed_with_everything_below_it(sandbox, start_entry):
+    hook_pid = sandbox.root / "hook.pid"
+    # A hook runs in a session of its own and never sees the SIGINT; the worker waits for it.
+    sandbox.hook("pre-backup.sh", f"echo $$ > {hook_pid}\nsleep 60\n")
+    scheduler = start_entry(BACKUP_CRON="* * * * * *", STOP_GRACE_SECONDS="2")
+    wait_until(lambda: hook_pid.exists() and hook_pid.read_text().strip(), 30, "the pre-backup hook")
+    pid = int(hook_pid.read_text())
+
+    exit_code, elapsed = scheduler.stop()
+
+    assert exit_code == 1, scheduler.output
+    assert 2 <= elapsed < 6, f"{elapsed:.1f}s"
+    assert scheduler.matching(r"backup worker \(pid \d+\) still running: SIGKILL")
+    wait_until(lambda: process_state(pid) is None, 5, "the hook to be gone")
+
+
+@pytest.mark.slow
+def test_overlapping_ticks_are_skipped_logged_and_counted_never_replayed(sandbox, start_entry):
+    three_seconds = {"BACKUP_ROOT_DIR": "", "RESTIC_JOB_ARGS": "--stdin-from-command -- sleep 3"}
+    scheduler = start_entry(BACKUP_CRON="* * * * * *", **three_seconds)
+    scheduler.wait_for(r"\[backup\] .* backup finished", timeout=40, count=2)
+    exit_code, _ = scheduler.stop()
+    assert exit_code == 0, scheduler.output
+
+    skips = scheduler.matching(r"\[backup\] .*⏭ backup skipped: previous run still active")
+    assert len(skips) >= 2, scheduler.output
+    prom = (sandbox.metrics_dir / "restic_backup.prom").read_text()
+    counted = re.search(r"^restic_backup_skipped_runs_total\{[^}]*\} (\S+)$", prom, re.MULTILINE)
+    # A skip interrupted by the stop between its line and its count may miss the count.
+    assert len(skips) - 1 <= float(counted[1]) <= len(skips)
+    # Runs never overlap, and a run that ends does not set off the ticks it missed.
+    events = [
+        line for line in scheduler.lines if re.search(r"\[backup\] (▶️ backup on|.* backup finished)", line)
+    ]
+    kinds = ["start" if "▶️" in line else "end" for line in events]
+    assert kinds[: len(kinds) // 2 * 2] == ["start", "end"] * (len(kinds) // 2)
+    starts = [stamp_of(line) for line in events if "▶️" in line]
+    assert all(later - earlier >= 2.5 for earlier, later in itertools.pairwise(starts))
+
+
+def test_an_orphaned_grandchild_is_adopted_and_reaped(sandbox, start_entry):
+    orphan_pid = sandbox.root / "orphan.pid"
+    # The hook exits at once; its background sleep is orphaned and re-parented to the scheduler.
+    sandbox.hook(
+        "pre-backup.sh",
+        f"sleep 1 >/dev/null 2>&1 &\necho $! > {orphan_pid}.tmp\nmv {orphan_pid}.tmp {orphan_pid}\n",
+    )
+    scheduler = start_entry(BACKUP_CRON="*/2 * * * * *")
+    wait_until(orphan_pid.exists, 40, "the hook's background process")
+    pid = int(orphan_pid.read_text())
+    wait_until(lambda: parent_of(pid) in (scheduler.pid, None), 5, "the orphan to be re-parented")
+    adopted = parent_of(pid) == scheduler.pid
+
+    wait_until(lambda: process_state(pid) is None, 5, f"pid {pid} to be reaped (state {process_state(pid)})")
+
+    assert adopted, "the orphan was not re-parented to the scheduler"
+    scheduler.wait_for(r"\[backup\] ✅ backup finished")
+    assert scheduler.stop()[0] == 0
+    assert heartbeat(sandbox)["orphans_reaped"] >= 1
+
+
+def test_sighup_reloads_the_schedules_from_env_file(sandbox, start_entry):
+    env_file = sandbox.root / "schedules.env"
+    env_file.write_text("BACKUP_CRON=\n")
+    scheduler = start_entry(ENV_FILE=str(env_file), BACKUP_CRON="*/2 * * * * *")
+    scheduler.wait_for(r"scheduler ready: 0 job\(s\)")
+    env_file.write_text("BACKUP_CRON=*/2 * * * * *\nCHECK_CRON=61 * * * *\n")
+    scheduler.process.send_signal(signal.SIGHUP)
+    scheduler.wait_for(r"❌ reload rejected: CHECK_CRON: not a valid cron expression")
+    scheduler.wait_for(r"keeping the current schedules")
+
+    env_file.write_text("BACKUP_CRON='*/2 * * * * *'\n")
+    scheduler.process.send_signal(signal.SIGHUP)
+    scheduler.wait_for(r"SIGHUP: reloaded the schedules from ")
+    scheduler.wait_for(r"\[backup\] ✅ backup finished: ok", timeout=30)
+    assert scheduler.stop()[0] == 0
+    assert heartbeat(sandbox)["jobs"]["backup"]["ticks"] >= 1
+
+
+def test_sighup_without_env_file_is_ignored(start_entry):
+    scheduler = start_entry(BACKUP_CRON="0 0 1 1 *")
+    scheduler.wait_for("scheduler ready")
+    scheduler.process.send_signal(signal.SIGHUP)
+    scheduler.wait_for("SIGHUP ignored: ENV_FILE is not set")
+    assert scheduler.process.poll() is None
+    assert scheduler.stop()[0] == 0
+
+
+def test_an_invalid_expression_stops_start_up_naming_the_variable(sandbox, start_entry):
+    scheduler = start_entry(BACKUP_CRON="*/5 * * * * *", PRUNE_CRON="0 25 * * *", TZ="Mars/Olympus")
+    assert scheduler.finish(30) == 2
+    assert scheduler.matching(
+        r"^❌ PRUNE_CRON: not a valid cron expression: '0 25 \* \* \*' \(the hour field"
+    )
+    assert scheduler.matching(r"^❌ TZ: unknown time zone")
+    assert not Path(sandbox.log_dir / "scheduler.json").exists()
+
+
+def test_the_scheduler_waits_without_waking_up(sandbox, start_entry):
+    scheduler = start_entry(BACKUP_CRON="0 0 1 1 *", CHECK_CRON="@yearly", FORGET_CRON="0 0 29 2 *")
+    scheduler.wait_for("scheduler ready")
+    time.sleep(0.5)
+    status = Path(f"/proc/{scheduler.pid}/status").read_text()
+    before = int(re.search(r"voluntary_ctxt_switches:\s+(\d+)", status)[1])
+    time.sleep(2)
+    status = Path(f"/proc/{scheduler.pid}/status").read_text()
+    after = int(re.search(r"voluntary_ctxt_switches:\s+(\d+)", status)[1])
+    assert after == before
+    assert scheduler.stop()[0] == 0
