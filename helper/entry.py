@@ -15,31 +15,19 @@ import signal
 import sys
 import textwrap
 
+from helper import cli, workers
 from helper.settings import CONFIG_ERROR_EXIT_CODE
 
-WORKERS = frozenset({"backup", "forget", "prune", "check", "unlock"})
-COMMANDS = {
-    "config_check": "helper.diagnostics.config_check",
-    "cron_list": "helper.diagnostics.cron_list",
-    "healthcheck": "helper.diagnostics.healthcheck",
-    "scheduler": "helper.scheduler",
-}
+# The commands of helper.cli that the container's entrypoint runs itself rather than exec'ing.
+DIAGNOSTICS = frozenset({"config_check", "cron_list", "healthcheck", "scheduler"})
 EXIT_CANNOT_RUN = 127
 
 
 def run_worker(name: str, arguments: list[str]) -> int:
     """One worker run, in this process. As PID 1, SIGTERM is ignored unless handled: until the
     envelope forwards it to restic, it ends the run (exit 130) instead."""
-    from helper import cli
-
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     return cli.COMMANDS[name](arguments)
-
-
-def run_command(module_name: str, arguments: list[str]) -> int:
-    import importlib
-
-    return importlib.import_module(module_name).main(arguments)
 
 
 def exec_command(argv: list[str]) -> int:
@@ -55,17 +43,17 @@ def exec_command(argv: list[str]) -> int:
 def main(argv: list[str]) -> int:
     """Given the container's arguments, run the scheduler, one worker, a diagnostic or a command."""
     if not argv:
-        return run_command(COMMANDS["scheduler"], [])
+        return cli.COMMANDS["scheduler"]([])
     if argv[0] in ("-h", "--help", "help"):
         sys.stdout.write(
             "usage: bin/entry [COMMAND [ARGUMENTS...]]\n\n" + textwrap.dedent(__doc__.split("\n", 2)[2])
         )
         return 0
     name = os.path.basename(argv[0]).replace("-", "_")
-    if name in WORKERS:
+    if name in workers.NAMES:
         return run_worker(name, argv[1:])
-    if name in COMMANDS:
-        return run_command(COMMANDS[name], argv[1:])
+    if name in DIAGNOSTICS:
+        return cli.COMMANDS[name](argv[1:])
     if not argv[0]:
         sys.stderr.write("entry: an empty command name\n")
         return CONFIG_ERROR_EXIT_CODE
