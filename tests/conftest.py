@@ -101,6 +101,11 @@ class Sandbox:
             timeout=120,
         )
 
+    def lock_ids(self, **overrides) -> list[str]:
+        """The repository's lock ids, read without taking a lock."""
+        env = {**self.env, **{key: str(value) for key, value in overrides.items()}}
+        return lock_ids(env)
+
     def last_json(self, job: str) -> dict:
         import json
 
@@ -111,6 +116,18 @@ class Sandbox:
         path.write_text("#!/bin/sh\n" + script)
         path.chmod(0o755)
         return path
+
+
+def lock_ids(env: dict) -> list[str]:
+    completed = subprocess.run(
+        [env["RESTIC_BIN"], "list", "locks", "--no-lock"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    return completed.stdout.split()
 
 
 def clean_environment() -> dict:

@@ -19,16 +19,7 @@ HELPER = [sys.executable, "-m", "helper"]
 
 def repository_locks(sandbox, **overrides) -> list[str]:
     """Return the ids of the repository's locks, read without taking a lock."""
-    env = {**sandbox.env, **overrides}
-    completed = subprocess.run(
-        [env["RESTIC_BIN"], "list", "locks", "--no-lock"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    return completed.stdout.split()
+    return sandbox.lock_ids(**overrides)
 
 
 @contextlib.contextmanager

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import lock_ids
 from tests.support.hosts import start_as_host
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -110,15 +111,7 @@ def start_entry(sandbox) -> Iterator:
 
 
 def repository_locks(env: dict) -> list[str]:
-    completed = subprocess.run(
-        [env["RESTIC_BIN"], "list", "locks", "--no-lock"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    return completed.stdout.split()
+    return lock_ids(env)
 
 
 def wait_until(condition, timeout: float, message: str) -> None:
