@@ -38,10 +38,14 @@ def run(
     started_at = datetime.now().astimezone()
     budget = WaitBudget(lock_wait_seconds)
     lock = None
+    # Before the lock wait, so a stop signal during the wait ends the run with its audit trail.
+    restic.install_signal_forwarding()
     if worker.TAKES_RUN_LOCK and not problems:
         path = run_lock.default_path(settings.lock_dir)
         try:
-            lock = run_lock.acquire(path, worker.NAME, budget, settings.lock_force_inactive)
+            lock = run_lock.acquire(
+                path, worker.NAME, budget, settings.lock_force_inactive, restic.interrupted
+            )
         except OSError as error:  # an unusable LOCK_DIR is a configuration error, with its audit
             problems = (f"LOCK_DIR: cannot use the run lock {path}: {error.strerror}",)
         if isinstance(lock, run_lock.Busy) and lock_wait_seconds <= 0:
@@ -49,7 +53,6 @@ def run(
     # With --json (unlock), stdout carries only the JSON document; the log goes to stderr.
     console = sys.stderr if getattr(options, "json", False) else None
     log = RunLog(Path(settings.log_dir) / f"{worker.NAME}-last.log", masker, console)
-    restic.install_signal_forwarding()
     try:
         log.info(f"▶️ {worker.NAME} on {settings.hostname} started")
         if isinstance(lock, run_lock.RunLock) and lock.waited >= 0.5:
@@ -83,6 +86,10 @@ def body(worker, options, settings, problems, log, budget, lock) -> WorkerReport
         for problem in problems:
             log.error(problem)
         return config_error("configuration error: " + "; ".join(problems))
+    if restic.interrupted():
+        message = f"{worker.NAME} was interrupted before it started"
+        log.error(message)
+        return WorkerReport(Outcome(Status.INTERRUPTED, 130, message), {}, message)
     if isinstance(lock, run_lock.Busy):
         message = (
             f"{worker.NAME} gave up after waiting {lock.waited:.0f}s for the run lock "

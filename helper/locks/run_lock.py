@@ -6,6 +6,7 @@ import json
 import os
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -80,8 +81,15 @@ def _take_over(path: Path) -> int | None:
     return _try_lock(path)
 
 
-def acquire(path: Path, job: str, budget: WaitBudget, force_inactive: bool = False) -> RunLock | Busy:
-    """Lock `path` for this run, waiting while the budget lasts. Return the lock or Busy."""
+def acquire(
+    path: Path,
+    job: str,
+    budget: WaitBudget,
+    force_inactive: bool = False,
+    cancelled: Callable[[], bool] = lambda: False,
+) -> RunLock | Busy:
+    """Lock `path` for this run, waiting while the budget lasts and nobody `cancelled` the run.
+    Return the lock or Busy."""
     if os.environ.get(HELD_LOCK_VARIABLE) == str(path):
         return RunLock(path, None)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -100,7 +108,7 @@ def acquire(path: Path, job: str, budget: WaitBudget, force_inactive: bool = Fal
             _record_holder(descriptor, job)
             return RunLock(path, descriptor, took_over_from, waited)
         waited = time.monotonic() - started
-        if waited >= budget.remaining():
+        if waited >= budget.remaining() or cancelled():
             budget.charge(waited)
             return Busy(path, read_holder(path), waited)
         time.sleep(min(POLL_SECONDS, budget.remaining() - waited))

@@ -143,3 +143,25 @@ def test_a_run_lock_wait_that_runs_out_ends_locked_and_says_so_everywhere(sandbo
     assert 0.9 <= document["lock_wait_seconds"] <= 1.6
     assert (sandbox.hooks_dir / "post.out").read_text() == "11 locked\n"
     assert read_metrics(sandbox.metrics_dir / "restic_check.prom")["restic_check_locked_runs_total"] == 1
+
+
+def test_a_stop_signal_during_the_run_lock_wait_ends_the_run_interrupted_with_its_audit(sandbox):
+    gate = sandbox.root / "gate"
+    sandbox.hook("pre-backup.sh", gated(gate))
+    holder = start(sandbox, "backup")
+    wait_until(lambda: holder_of(sandbox), message="holder")
+    waiter = start(sandbox, "forget", "--lock-wait", "5m", RESTIC_FORGET_ARGS="--keep-last 1")
+    try:
+        time.sleep(1.0)
+        assert waiter.poll() is None  # still waiting for the run lock
+        began = time.monotonic()
+        waiter.send_signal(signal.SIGTERM)
+        waiter.communicate(timeout=30)
+        assert time.monotonic() - began < 5
+        assert waiter.returncode == 130
+        document = sandbox.last_json("forget")
+        assert document["status"] == "interrupted"
+    finally:
+        gate.touch()
+        holder.communicate(timeout=60)
+    assert holder.returncode == 0
