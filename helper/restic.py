@@ -2,7 +2,8 @@
 
 restic runs in its own process group, and its output is read to the end (a closed pipe
 kills restic with SIGPIPE and leaves its lock behind). A SIGTERM or SIGINT that reaches
-this process is forwarded to restic as SIGINT, so restic removes its own lock.
+this process is forwarded to restic's group as SIGINT, as a terminal's Ctrl-C would be, so
+restic removes its own lock.
 """
 
 import contextlib
@@ -14,10 +15,15 @@ import subprocess
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from helper.outcome import Outcome, Status, classify
 from helper.runlog import RunLog
 
+# restic reaches sftp and rclone repositories through a child that it moves out of its process
+# group only when it runs on a terminal. A SIGINT to that child ends it before restic can remove
+# its lock (seen: "Remove(<lock/...>) failed: ssh command exited: exit status 255").
+TRANSPORTS = frozenset({"ssh", "sshpass", "rclone"})
 STDERR_KEPT_BYTES = 64 * 1024
 # restic prints dozens of progress messages a second when stdout is no terminal.
 QUIET_PROGRESS = {"RESTIC_PROGRESS_FPS": "0.0167"}
@@ -51,21 +57,48 @@ def forward_interrupt(signum: int, _frame: object = None) -> None:
     """Signal handler: remember the interrupt and pass SIGINT to every running restic."""
     _interrupted.set()
     for process in list(_running):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, signal.SIGINT)
+        interrupt_group(process.pid)
+
+
+def interrupt_group(leader: int) -> None:
+    """SIGINT restic and the rest of its process group (its --stdin-from-command), but not the
+    transport that restic needs to remove its lock."""
+    _send_interrupt(leader)
+    for pid, parent, name in _group_members(leader):
+        if pid != leader and not (parent == leader and name in TRANSPORTS):
+            _send_interrupt(pid)
+
+
+def _send_interrupt(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.kill(pid, signal.SIGINT)
+
+
+def _group_members(group: int) -> list[tuple[int, int, str]]:
+    """Return (pid, parent pid, command name) of every process in a process group, from /proc."""
+    members = []
+    for entry in os.scandir("/proc"):
+        try:
+            stat = Path(entry.path, "stat").read_text() if entry.name.isdigit() else ""
+        except OSError:
+            continue
+        # The command name sits in parentheses and may hold spaces; state, ppid, pgrp follow it.
+        name, _, rest = stat.partition(" (")[2].rpartition(") ")
+        fields = rest.split()
+        if len(fields) > 2 and fields[2] == str(group):
+            members.append((int(entry.name), int(fields[1]), name))
+    return members
 
 
 def stop_on_timeout(process: subprocess.Popen, timed_out: threading.Event) -> None:
     """Timer callback: SIGINT first, so restic removes its lock; SIGKILL if it lingers."""
     timed_out.set()
-    for signum in (signal.SIGINT, signal.SIGKILL):
+    interrupt_group(process.pid)
+    try:
+        process.wait(TIMEOUT_KILL_AFTER_SECONDS)
+    except subprocess.TimeoutExpired:
         with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, signum)
-        try:
-            process.wait(TIMEOUT_KILL_AFTER_SECONDS)
-            return
-        except subprocess.TimeoutExpired:
-            continue
+            os.killpg(process.pid, signal.SIGKILL)
 
 
 def install_signal_forwarding() -> None:

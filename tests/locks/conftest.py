@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import lock_ids
 from tests.support.hosts import as_host
-from tests.support.servers import rest_server
+from tests.support.servers import rest_server, s3_server, sftp_server
 
 LOCK_ID = re.compile(r"^[0-9a-f]{64}$")
 HOLDER_COMMANDS = {
@@ -87,7 +88,9 @@ class Shared:
         return env
 
     def locks(self) -> set[str]:
-        """Return the lock ids on disk (for both backends, the served folder is on disk)."""
+        """Return the lock ids: on disk where the served folder is on disk, else as restic lists them."""
+        if self.backend == "s3":
+            return set(lock_ids(self.env(RESTIC_CALLS="")))
         try:
             return {name for name in os.listdir(self.repo_dir / "locks") if LOCK_ID.match(name)}
         except FileNotFoundError:
@@ -229,6 +232,14 @@ def any_shared(request, sandbox):
         cleanup(value)
 
 
+def first_start_after(shared, name: str, command: str, moment: float) -> float:
+    starts = [
+        start for start, arguments in shared.calls(name) if arguments.startswith(command) and start > moment
+    ]
+    assert starts, f"{name} never ran {command} after the release"
+    return starts[0] - moment
+
+
 def output(completed) -> str:
     return completed.stdout + completed.stderr
 
@@ -245,3 +256,25 @@ def read_metrics(path: Path) -> dict[str, float]:
 
 def log_text(sandbox, job: str) -> str:
     return (sandbox.log_dir / f"{job}-last.log").read_text()
+
+
+@pytest.fixture(params=["sftp", "s3"])
+def remote_shared(request, sandbox):
+    """A repository that only restic can reach: over SFTP, and in an S3 bucket."""
+    install_timing_wrapper(sandbox)
+    repo_dir = Path(sandbox.env["RESTIC_REPOSITORY"])
+    if request.param == "sftp":
+        with sftp_server(repo_dir.parent, sandbox.root / "sftp") as server:
+            sandbox.env["RESTIC_REPOSITORY"] = server.repository(repo_dir.name)
+            sandbox.env["PATH"] = f"{server.ssh_directory}{os.pathsep}{sandbox.env['PATH']}"
+            value = Shared(sandbox, "sftp", repo_dir)
+            yield value
+            cleanup(value)
+        return
+    with s3_server() as server:
+        sandbox.env["RESTIC_REPOSITORY"] = server.repository(repo_dir.name)
+        sandbox.env.update(AWS_ACCESS_KEY_ID="tester", AWS_SECRET_ACCESS_KEY="s3-secret-of-the-tests")
+        sandbox.restic("init")
+        value = Shared(sandbox, "s3", repo_dir)
+        yield value
+        cleanup(value)

@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from tests.locks.conftest import output, wait_until
+from tests.locks.conftest import first_start_after, output, wait_until
 from tests.support.hosts import as_host
 from tests.support.servers import rest_server
 
@@ -36,14 +36,6 @@ def test_forget_skips_without_a_wait_and_never_unlocks(any_shared):
     assert len(shared.locks()) == 1
     calls = [arguments.split()[0] for _, arguments in shared.calls("b")]
     assert calls.count("forget") == 1 and "unlock" not in calls
-
-
-def first_start_after(shared, name: str, command: str, moment: float) -> float:
-    starts = [
-        start for start, arguments in shared.calls(name) if arguments.startswith(command) and start > moment
-    ]
-    assert starts, f"{name} never ran {command} after the release"
-    return starts[0] - moment
 
 
 @pytest.mark.slow

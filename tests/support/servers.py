@@ -1,9 +1,11 @@
-"""Repository servers on loopback for the tests: a restic REST server (`rclone serve restic`)
-serving a folder, so several "hosts" can share one repository over HTTP."""
+"""Repository servers on loopback for the tests, so several "hosts" can share one repository
+over the network: a restic REST server and an SFTP server (`rclone serve restic|sftp`, both
+serving a folder on disk) and an S3 server (moto, which keeps its buckets in memory)."""
 
 import contextlib
 import re
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -12,20 +14,28 @@ from pathlib import Path
 
 from tests.support.tools import tool
 
-SERVING = re.compile(r"Serving restic REST API on (?P<url>https?://\S+?)/?$")
 START_TIMEOUT_SECONDS = 20
+RCLONE_ENVIRONMENT = {"RCLONE_CONFIG": "/dev/null", "PATH": "/usr/bin:/bin"}
+# restic's sftp backend runs `ssh`; this client configuration makes it talk to the test server.
+SSH_CONFIG = """Host 127.0.0.1
+  Port {port}
+  User tester
+  StrictHostKeyChecking no
+  UserKnownHostsFile /dev/null
+  BatchMode yes
+  LogLevel ERROR
+"""
 
 
 @dataclass(frozen=True)
-class RestServer:
-    """A running REST server; `repository("repo")` is the RESTIC_REPOSITORY of `<root>/repo`."""
+class Server:
+    """A running repository server; `repository("repo")` is the RESTIC_REPOSITORY of repo `repo`."""
 
-    url: str  # http://127.0.0.1:<port>, no trailing slash
-    root: Path
-    process: subprocess.Popen
+    template: str  # the RESTIC_REPOSITORY of a repository named {name}
+    ssh_directory: Path | None = None  # sftp: an `ssh` for the front of PATH that reaches the server
 
     def repository(self, name: str) -> str:
-        return f"rest:{self.url}/{name}/"
+        return self.template.format(name=name)
 
 
 def _drain(stream, lines: list[str]) -> None:
@@ -34,22 +44,21 @@ def _drain(stream, lines: list[str]) -> None:
 
 
 @contextlib.contextmanager
-def rest_server(root: Path, *options: str) -> Iterator[RestServer]:
-    """Serve the folder `root` with `rclone serve restic` on a free loopback port until the
-    block ends. Extra `options` go to rclone (for example `--append-only`)."""
+def _serve(argv: list[str], ready: re.Pattern, environment: dict | None = None) -> Iterator[re.Match]:
+    """Run a server until the block ends; yield the match of `ready` on its first fitting line."""
     process = subprocess.Popen(
-        [tool("rclone"), "serve", "restic", "--addr", "127.0.0.1:0", *options, str(root)],
+        argv,
         stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         text=True,
-        env={"RCLONE_CONFIG": "/dev/null", "PATH": "/usr/bin:/bin"},
+        env=environment,
     )
     lines: list[str] = []
-    # Keep reading rclone's log, so a full pipe never blocks the server.
-    threading.Thread(target=_drain, args=(process.stderr, lines), daemon=True).start()
+    # Keep reading the server's log, so a full pipe never blocks it.
+    threading.Thread(target=_drain, args=(process.stdout, lines), daemon=True).start()
     try:
-        yield RestServer(_wait_for_url(process, lines), root, process)
+        yield _wait_for(ready, process, lines)
     finally:
         process.terminate()
         try:
@@ -59,12 +68,51 @@ def rest_server(root: Path, *options: str) -> Iterator[RestServer]:
             process.wait()
 
 
-def _wait_for_url(process: subprocess.Popen, lines: list[str]) -> str:
+def _wait_for(ready: re.Pattern, process: subprocess.Popen, lines: list[str]) -> re.Match:
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
     while time.monotonic() < deadline and process.poll() is None:
         for line in list(lines):
-            match = SERVING.search(line.strip())
+            match = ready.search(line.strip())
             if match:
-                return match["url"].rstrip("/")
+                return match
         time.sleep(0.02)
-    raise RuntimeError("rclone serve restic did not start:\n" + "\n".join(lines))
+    raise RuntimeError(f"{process.args[:3]} did not start:\n" + "\n".join(lines))
+
+
+@contextlib.contextmanager
+def rest_server(root: Path, *options: str) -> Iterator[Server]:
+    """Serve the folder `root` with `rclone serve restic` on a free loopback port until the
+    block ends. Extra `options` go to rclone (for example `--append-only`)."""
+    argv = [tool("rclone"), "serve", "restic", "--addr", "127.0.0.1:0", *options, str(root)]
+    serving = re.compile(r"Serving restic REST API on (?P<url>https?://\S+?)/?$")
+    with _serve(argv, serving, RCLONE_ENVIRONMENT) as match:
+        yield Server("rest:" + match["url"].rstrip("/") + "/{name}/")
+
+
+@contextlib.contextmanager
+def sftp_server(root: Path, workspace: Path) -> Iterator[Server]:
+    """Serve the folder `root` over SFTP (any user, no password) on a free loopback port."""
+    workspace.mkdir(parents=True, exist_ok=True)
+    host_key = workspace / "host_key"
+    keygen = ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(host_key)]
+    subprocess.run(keygen, check=True, stdin=subprocess.DEVNULL)
+    argv = [tool("rclone"), "serve", "sftp", "--addr", "127.0.0.1:0", "--no-auth", "--key", str(host_key)]
+    argv.append(str(root))
+    listening = re.compile(r"SFTP server listening on 127\.0\.0\.1:(?P<port>\d+)")
+    with _serve(argv, listening, RCLONE_ENVIRONMENT) as match:
+        config = workspace / "ssh_config"
+        config.write_text(SSH_CONFIG.format(port=match["port"]))
+        ssh = workspace / "bin" / "ssh"
+        ssh.parent.mkdir(exist_ok=True)
+        ssh.write_text(f'#!/bin/sh\nexec /usr/bin/ssh -F "{config}" "$@"\n')
+        ssh.chmod(0o755)
+        yield Server("sftp:127.0.0.1:{name}", ssh.parent)
+
+
+@contextlib.contextmanager
+def s3_server() -> Iterator[Server]:
+    """Serve S3 (moto) on a free loopback port; buckets live in the server's memory."""
+    argv = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", "0"]
+    running = re.compile(r"Running on (?P<url>http://127\.0\.0\.1:\d+)")
+    with _serve(argv, running) as match:
+        yield Server("s3:" + match["url"] + "/restic-helper/{name}")
