@@ -258,11 +258,18 @@ def log_text(sandbox, job: str) -> str:
     return (sandbox.log_dir / f"{job}-last.log").read_text()
 
 
-@pytest.fixture(params=["sftp", "s3"])
+@pytest.fixture(params=["sftp", "s3", "rclone"])
 def remote_shared(request, sandbox):
-    """A repository that only restic can reach: over SFTP, and in an S3 bucket."""
+    """A repository that only restic can reach: over SFTP, in an S3 bucket, and through restic's
+    rclone backend (restic starts `rclone serve restic --stdio` itself)."""
     install_timing_wrapper(sandbox)
     repo_dir = Path(sandbox.env["RESTIC_REPOSITORY"])
+    if request.param == "rclone":
+        sandbox.env.update(RESTIC_REPOSITORY=f"rclone::local:{repo_dir}", RCLONE_CONFIG="/dev/null")
+        value = Shared(sandbox, "rclone", repo_dir)
+        yield value
+        cleanup(value)
+        return
     if request.param == "sftp":
         with sftp_server(repo_dir.parent, sandbox.root / "sftp") as server:
             sandbox.env["RESTIC_REPOSITORY"] = server.repository(repo_dir.name)

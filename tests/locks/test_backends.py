@@ -1,6 +1,8 @@
-"""The same lock rules on repositories that only restic can reach, an SFTP server and an S3
-bucket on loopback: there the helper cannot read or delete lock files itself, so it watches
-`restic list locks` and clears stale locks with plain `restic unlock`, guarded by its verdict.
+"""The same lock rules on repositories that only restic can reach (an SFTP server and an S3
+bucket on loopback, and restic's rclone backend): there the helper cannot read or delete lock
+files itself, so it watches `restic list locks` and clears stale locks with plain
+`restic unlock`, guarded by its verdict. On SFTP and rclone, restic's transport (ssh, rclone)
+must survive a stop signal, or restic cannot remove its lock.
 """
 
 import json
