@@ -16,14 +16,12 @@ from helper import hooks, restic
 from helper.locks import repository_retry, run_lock
 from helper.locks.budget import WaitBudget
 from helper.masking import Masker
-from helper.outcome import Outcome, Status
+from helper.outcome import EXIT_FAILED, Outcome, Status, outcome_for
 from helper.report import REPORTERS, metrics
 from helper.result import RunResult
 from helper.runlog import RunLog
 from helper.settings import CONFIG_ERROR_EXIT_CODE, Settings
 from helper.workers.context import RunContext, WorkerReport, config_error
-
-EXIT_INTERNAL_ERROR = 1
 
 
 def run(
@@ -37,42 +35,24 @@ def run(
     masker = Masker.from_secrets(settings.secrets)
     started_at = datetime.now().astimezone()
     budget = WaitBudget(lock_wait_seconds)
-    lock = None
     # Before the lock wait, so a stop signal during the wait ends the run with its audit trail.
     restic.install_signal_forwarding()
-    if worker.TAKES_RUN_LOCK and not problems:
-        path = run_lock.default_path(settings.lock_dir)
-        try:
-            lock = run_lock.acquire(
-                path, worker.NAME, budget, settings.lock_force_inactive, restic.interrupted
-            )
-        except OSError as error:  # an unusable LOCK_DIR is a configuration error, with its audit
-            problems = (f"LOCK_DIR: cannot use the run lock {path}: {error.strerror}",)
-        if isinstance(lock, run_lock.Busy) and lock_wait_seconds <= 0:
-            return skip_busy(worker.NAME, lock, settings)
+    lock, problems = take_run_lock(worker, settings, problems, budget)
+    if isinstance(lock, run_lock.Busy) and lock_wait_seconds <= 0:
+        return skip_busy(worker.NAME, lock, settings)
     # With --json (unlock), stdout carries only the JSON document; the log goes to stderr.
     console = sys.stderr if getattr(options, "json", False) else None
     log = RunLog(Path(settings.log_dir) / f"{worker.NAME}-last.log", masker, console)
     try:
         log.info(f"▶️ {worker.NAME} on {settings.hostname} started")
-        if isinstance(lock, run_lock.RunLock) and lock.waited >= 0.5:
-            log.info(f"⏳ waited {lock.waited:.1f}s for the run lock {lock.path}")
-        if isinstance(lock, run_lock.RunLock) and lock.took_over_from:
-            log.warning(
-                f"took over the run lock {lock.path} from {lock.took_over_from}, "
-                "whose process is gone (LOCK_FORCE_INACTIVE)"
-            )
+        log_lock_taken(lock, log)
         report = body(worker, options, settings, problems, log, budget, lock)
         # A worker's declared fields are always in the document, null when the run stopped early.
         declared = dict.fromkeys(getattr(worker, "FIELDS", ()))
         report = dataclasses.replace(report, extras={**declared, **report.extras})
         post_hook(worker.NAME, settings, log, report)
         result = make_result(worker.NAME, settings, masker, started_at, report, log, budget)
-        for reporter in REPORTERS:
-            try:
-                reporter.report(result, settings, log)
-            except Exception as error:  # noqa: BLE001 - a reporter never changes the exit code
-                log.warning(f"{reporter.__name__.rsplit('.', 1)[-1]} reporter failed: {error}")
+        run_reporters(result, settings, log)
         return result.exit_code
     finally:
         log.close()
@@ -80,8 +60,38 @@ def run(
             lock.release()
 
 
-def body(worker, options, settings, problems, log, budget, lock) -> WorkerReport:
-    """Run the pre-hook and the worker, turning every early exit into a report."""
+def take_run_lock(worker, settings, problems, budget) -> tuple[object, tuple[str, ...]]:
+    """Return the run lock (a RunLock, a Busy or None when the worker takes none) and the
+    problems, to which an unusable LOCK_DIR is added."""
+    if not worker.TAKES_RUN_LOCK or problems:
+        return None, problems
+    path = run_lock.default_path(settings.lock_dir)
+    try:
+        lock = run_lock.acquire(path, worker.NAME, budget, settings.lock_force_inactive, restic.interrupted)
+    except OSError as error:  # an unusable LOCK_DIR is a configuration error, with its audit
+        return None, (f"LOCK_DIR: cannot use the run lock {path}: {error.strerror}",)
+    return lock, problems
+
+
+def log_lock_taken(lock, log: RunLog) -> None:
+    if not isinstance(lock, run_lock.RunLock):
+        return
+    if lock.waited >= 0.5:
+        log.info(f"⏳ waited {lock.waited:.1f}s for the run lock {lock.path}")
+    if lock.took_over_from:
+        log.warning(lock.takeover_message())
+
+
+def run_reporters(result: RunResult, settings: Settings, log: RunLog) -> None:
+    for reporter in REPORTERS:
+        try:
+            reporter.report(result, settings, log)
+        except Exception as error:  # noqa: BLE001 - a reporter never changes the exit code
+            log.warning(f"{reporter.__name__.rsplit('.', 1)[-1]} reporter failed: {error}")
+
+
+def early_exit(worker, settings, problems, log, lock) -> WorkerReport | None:
+    """Return the report of a run that must stop before its pre-hook, or None to go on."""
     if problems:
         for problem in problems:
             log.error(problem)
@@ -89,14 +99,22 @@ def body(worker, options, settings, problems, log, budget, lock) -> WorkerReport
     if restic.interrupted():
         message = f"{worker.NAME} was interrupted before it started"
         log.error(message)
-        return WorkerReport(Outcome(Status.INTERRUPTED, 130, message), {}, message)
+        return WorkerReport(outcome_for(Status.INTERRUPTED, message), {}, message)
     if isinstance(lock, run_lock.Busy):
         message = (
             f"{worker.NAME} gave up after waiting {lock.waited:.0f}s for the run lock "
             f"{lock.path} held by {lock.holder or 'an unknown process'}"
         )
         log.error(message)
-        return WorkerReport(Outcome(Status.LOCKED, 11, message), {}, message)
+        return WorkerReport(outcome_for(Status.LOCKED, message), {}, message)
+    return None
+
+
+def body(worker, options, settings, problems, log, budget, lock) -> WorkerReport:
+    """Run the pre-hook and the worker, turning every early exit into a report."""
+    stopped = early_exit(worker, settings, problems, log, lock)
+    if stopped is not None:
+        return stopped
     context_variables = {"HELPER_JOB": worker.NAME, "HELPER_PHASE": "pre"}
     pre = hooks.run_hook(
         hooks.hook_path(settings.hooks_dir, "pre", worker.NAME),
@@ -107,7 +125,7 @@ def body(worker, options, settings, problems, log, budget, lock) -> WorkerReport
     if pre == hooks.EXIT_SKIP_RUN:
         message = f"pre-{worker.NAME} hook asked to skip this run (exit 75)"
         log.info("⏭ " + message)
-        return WorkerReport(Outcome(Status.SKIPPED, 0, message), {}, None)
+        return WorkerReport(outcome_for(Status.SKIPPED, message), {}, None)
     runner = restic.Restic(settings.restic_bin, settings.restic_environment, log)
     context = RunContext(
         worker.NAME,
@@ -125,7 +143,7 @@ def body(worker, options, settings, problems, log, budget, lock) -> WorkerReport
         log.line(traceback.format_exc(), console=False)
         message = f"internal error in {worker.NAME}: {error!r}"
         log.error(message)
-        return WorkerReport(Outcome(Status.FAILED, EXIT_INTERNAL_ERROR, message), {}, message)
+        return WorkerReport(Outcome(Status.FAILED, EXIT_FAILED, message), {}, message)
     repository_retry.after_failure(context, report)
     return report
 
@@ -155,7 +173,7 @@ def make_result(job, settings, masker, started_at, report, log, budget) -> RunRe
     log.info(f"{symbol} {job} finished: {outcome.status} (exit {outcome.exit_code})")
     return RunResult(
         job=job,
-        hostname=settings.hostname,
+        hostname=masker.mask(settings.hostname),
         release=settings.restic_backup_helper_release,
         repository=masker.mask(settings.restic_repository),
         started_at=started_at,
@@ -166,6 +184,7 @@ def make_result(job, settings, masker, started_at, report, log, budget) -> RunRe
         lock_wait_seconds=budget.spent,
         extras=masker.mask_data(report.extras),
         log_tail=log.tail(),
+        log_tail_truncated=log.tail_truncated,
     )
 
 

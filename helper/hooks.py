@@ -1,7 +1,8 @@
 """User hooks: `$HOOKS_DIR/pre-<job>.sh` and `post-<job>.sh <exit_code>`.
 
 Context reaches a hook through environment variables, never by splicing values into a
-shell string. HOOK_TIMEOUT kills the hook's whole process group.
+shell string. HOOK_TIMEOUT kills the hook's whole process group, and a stop signal to the
+helper reaches that group as SIGTERM.
 """
 
 import contextlib
@@ -12,11 +13,11 @@ import threading
 from collections.abc import Mapping
 from pathlib import Path
 
+from helper import restic
+from helper.outcome import EXIT_CANNOT_EXECUTE, EXIT_TIMED_OUT
 from helper.runlog import RunLog
 
-# Exit code of a hook that ran out of time, as GNU timeout reports it.
-EXIT_TIMED_OUT = 124
-EXIT_NOT_EXECUTABLE = 126
+EXIT_NOT_EXECUTABLE = EXIT_CANNOT_EXECUTE
 # borgmatic's soft-failure convention: a pre-hook exiting 75 (EX_TEMPFAIL) skips the run.
 EXIT_SKIP_RUN = 75
 # How long the output of a finished hook is still read from processes it left running.
@@ -51,6 +52,7 @@ def run_hook(
         log.error(f"hook {path} is not executable (chmod +x it); skipped")
         return EXIT_NOT_EXECUTABLE
     log.info(f"🪝 running hook {path.name}")
+    interrupted_before = restic.interrupted()
     try:
         process = subprocess.Popen(
             [str(path), *arguments],
@@ -60,11 +62,17 @@ def run_hook(
             env={**os.environ, **context},
             start_new_session=True,
             text=True,
-            errors="replace",
+            errors="surrogateescape",  # the log spells undecodable bytes as \xNN
         )
     except OSError as error:
         log.error(f"hook {path} could not start: {error.strerror}")
         return EXIT_NOT_EXECUTABLE
+    with restic.stopped_with_the_run(process.pid, interrupted_before):
+        return _wait_for(process, path, log, timeout_seconds)
+
+
+def _wait_for(process: subprocess.Popen, path: Path, log: RunLog, timeout_seconds: int) -> int:
+    """Relay the hook's output until it exits or runs out of time; return its exit code."""
     # The output is read in a thread: a hook may leave a background process behind that keeps
     # the pipe open, and that must neither block the run nor outlive the hook's verdict.
     reader = threading.Thread(target=_relay_output, args=(process.stdout, log, path.stem), daemon=True)

@@ -1,5 +1,8 @@
 """The one place that hides secrets. Every sink (log line, JSON, metrics, mail, webhook)
-passes its text through a Masker built once from the settings."""
+passes its text through a Masker built once from the settings.
+
+Masked text is also made printable: a Linux path or variable may hold bytes that are no
+UTF-8 (Python keeps them as surrogate escapes); sinks show them as `\\xff`."""
 
 import re
 from dataclasses import dataclass
@@ -14,6 +17,19 @@ SECRET_QUERY = re.compile(
     r"(?P<value>[^&\s\"'<>#]+)",
     re.IGNORECASE,
 )
+
+
+def printable(text: str) -> str:
+    """Return `text` with surrogate escapes of undecodable bytes spelled as `\\xNN`."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        pass
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a lone surrogate that stands for no byte
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _mask_userinfo(match: re.Match[str]) -> str:
@@ -40,7 +56,18 @@ class Masker:
             if secret in text:
                 text = text.replace(secret, MASK)
         text = URL_USERINFO.sub(_mask_userinfo, text)
-        return SECRET_QUERY.sub(lambda match: match["key"] + MASK, text)
+        return printable(SECRET_QUERY.sub(lambda match: match["key"] + MASK, text))
+
+    def mask_url_path(self, url: str) -> str:
+        """Return only a URL's scheme and host: webhook paths often are the secret (Slack)."""
+        from urllib.parse import urlsplit
+
+        try:
+            parts = urlsplit(url)
+            scheme, host = parts.scheme, parts.hostname
+        except ValueError:  # an unparsable URL may be a secret as a whole
+            return MASK
+        return self.mask(f"{scheme}://{host}/...") if scheme and host else MASK
 
     def mask_data(self, value: object) -> object:
         """Return a copy of a JSON-like value with every string masked."""

@@ -7,33 +7,39 @@ restic removes its own lock.
 """
 
 import contextlib
-import json
 import os
 import shlex
 import signal
 import subprocess
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from helper.outcome import Outcome, Status, classify
+from helper import process_groups, restic_output
+from helper.outcome import (
+    EXIT_CANNOT_START,
+    EXIT_INTERRUPTED,
+    EXIT_TIMED_OUT,
+    Outcome,
+    Status,
+    classify,
+    outcome_for,
+)
 from helper.runlog import RunLog
 
 # restic reaches sftp and rclone repositories through a child that it moves out of its process
 # group only when it runs on a terminal. A SIGINT to that child ends it before restic can remove
 # its lock (seen: "Remove(<lock/...>) failed: ssh command exited: exit status 255").
 TRANSPORTS = frozenset({"ssh", "sshpass", "rclone"})
-STDERR_KEPT_BYTES = 64 * 1024
 # restic prints dozens of progress messages a second when stdout is no terminal.
 QUIET_PROGRESS = {"RESTIC_PROGRESS_FPS": "0.0167"}
-PROGRESS_TYPES = ('"message_type":"status"', '"message_type":"verbose_status"')
 
-# A timed-out restic gets this long to honour SIGINT before SIGKILL; 124 as GNU timeout says.
+# A timed-out restic gets this long to honour SIGINT before SIGKILL.
 TIMEOUT_KILL_AFTER_SECONDS = 10
-EXIT_TIMED_OUT = 124
 
 _running: set[subprocess.Popen] = set()
+# Process groups of running hooks: a stop signal reaches them as SIGTERM.
+_hook_groups: set[int] = set()
 _interrupted = threading.Event()
 
 
@@ -54,17 +60,38 @@ def interrupted() -> bool:
 
 
 def forward_interrupt(signum: int, _frame: object = None) -> None:
-    """Signal handler: remember the interrupt and pass SIGINT to every running restic."""
+    """Signal handler: remember the interrupt, pass SIGINT to every running restic and
+    SIGTERM to every running hook."""
     _interrupted.set()
     for process in list(_running):
         interrupt_group(process.pid)
+    for group in list(_hook_groups):
+        _terminate_group(group)
+
+
+def _terminate_group(group: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(group, signal.SIGTERM)
+
+
+@contextlib.contextmanager
+def stopped_with_the_run(group: int, interrupted_before: bool) -> Iterator[None]:
+    """While the block runs, a stop signal to the helper also reaches this process group.
+    A hook started after the signal (the post-hook that records it) is left to run."""
+    _hook_groups.add(group)
+    try:
+        if interrupted() and not interrupted_before:  # the signal came while the hook started
+            _terminate_group(group)
+        yield
+    finally:
+        _hook_groups.discard(group)
 
 
 def interrupt_group(leader: int) -> None:
     """SIGINT restic and the rest of its process group (its --stdin-from-command), but not the
     transport that restic needs to remove its lock."""
     _send_interrupt(leader)
-    for pid, parent, name in _group_members(leader):
+    for pid, parent, name in process_groups.members(leader):
         if pid != leader and not (parent == leader and name in TRANSPORTS):
             _send_interrupt(pid)
 
@@ -72,22 +99,6 @@ def interrupt_group(leader: int) -> None:
 def _send_interrupt(pid: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.kill(pid, signal.SIGINT)
-
-
-def _group_members(group: int) -> list[tuple[int, int, str]]:
-    """Return (pid, parent pid, command name) of every process in a process group, from /proc."""
-    members = []
-    for entry in os.scandir("/proc"):
-        try:
-            stat = Path(entry.path, "stat").read_text() if entry.name.isdigit() else ""
-        except OSError:
-            continue
-        # The command name sits in parentheses and may hold spaces; state, ppid, pgrp follow it.
-        name, _, rest = stat.partition(" (")[2].rpartition(") ")
-        fields = rest.split()
-        if len(fields) > 2 and fields[2] == str(group):
-            members.append((int(entry.name), int(fields[1]), name))
-    return members
 
 
 def stop_on_timeout(process: subprocess.Popen, timed_out: threading.Event) -> None:
@@ -106,15 +117,6 @@ def install_signal_forwarding() -> None:
         signal.signal(signum, forward_interrupt)
 
 
-def parse_json_line(line: str) -> dict | list | None:
-    if not line.startswith(("{", "[")):
-        return None
-    try:
-        return json.loads(line)
-    except ValueError:
-        return None
-
-
 class Restic:
     """Runs restic with the helper's settings, streaming masked output into the run log."""
 
@@ -127,79 +129,61 @@ class Restic:
         """Run `restic <arguments>` to completion. Given echo=False, keep stdout out of the log.
         Given timeout_seconds > 0, stop restic once that time has passed (exit 124)."""
         if interrupted():
-            outcome = Outcome(Status.INTERRUPTED, 130, "interrupted before restic started")
-            return Completed(130, outcome, arguments=arguments)
+            hint = "interrupted before restic started"
+            return Completed(EXIT_INTERRUPTED, outcome_for(Status.INTERRUPTED, hint), arguments=arguments)
         # Quoted as a shell would need it: *_ARGS are split into shell words, so show the words.
         self.log.line("$ restic " + shlex.join(arguments), console=False)
         try:
-            process = subprocess.Popen(
-                [self.binary, *arguments],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                env=self.environment,
-                start_new_session=True,
-                text=True,
-                errors="replace",
-            )
+            process = self._start(arguments)
         except OSError as error:
-            outcome = Outcome(Status.FAILED, 127, f"cannot start {self.binary}: {error.strerror}")
-            return Completed(127, outcome, stderr=str(error), arguments=arguments)
-        _running.add(process)
-        if interrupted():  # the signal came between the check above and Popen
-            forward_interrupt(signal.SIGINT)
+            hint = f"cannot start {self.binary}: {error.strerror}"
+            outcome = Outcome(Status.FAILED, EXIT_CANNOT_START, hint)
+            return Completed(EXIT_CANNOT_START, outcome, stderr=str(error), arguments=arguments)
+        exit_code, collected, timed_out = self._follow(process, echo, timeout_seconds)
+        outcome = classify(exit_code, collected.stderr.text(), interrupted())
+        if timed_out and not interrupted():
+            exit_code = EXIT_TIMED_OUT
+            hint = f"restic did not finish within {timeout_seconds:g}s"
+            outcome = Outcome(Status.FAILED, EXIT_TIMED_OUT, hint)
+        stdout, stderr = collected.stdout.text(), collected.stderr.text()
+        return Completed(exit_code, outcome, tuple(collected.messages), stdout, stderr, arguments)
+
+    def _follow(
+        self, process: subprocess.Popen, echo: bool, timeout_seconds: float
+    ) -> tuple[int, restic_output.Collected, bool]:
+        """Read restic's output into the log until it exits; return its exit code, what was
+        kept of its output, and whether the timeout stopped it."""
+        collected = restic_output.collector(echo)
+        stderr_reader = restic_output.start_stderr_reader(process.stderr, collected, self.log)
         timed_out = threading.Event()
         timer = threading.Timer(timeout_seconds, stop_on_timeout, (process, timed_out))
         if timeout_seconds > 0:
             timer.start()
         try:
-            messages, stdout, stderr = self._drain(process, echo)
-            exit_code = process.wait()
+            restic_output.read_stdout(process.stdout, collected, self.log, echo)
         finally:
+            # Whatever went wrong above, restic ends on its own terms and is waited for.
+            exit_code = process.wait()
+            stderr_reader.join()
             timer.cancel()
             _running.discard(process)
-        outcome = classify(exit_code, stderr, interrupted())
-        if timed_out.is_set() and not interrupted():
-            exit_code = EXIT_TIMED_OUT
-            hint = f"restic did not finish within {timeout_seconds:g}s"
-            outcome = Outcome(Status.FAILED, EXIT_TIMED_OUT, hint)
-        return Completed(exit_code, outcome, tuple(messages), stdout, stderr, arguments)
+        if collected.failure is not None:
+            raise collected.failure
+        return exit_code, collected, timed_out.is_set()
 
-    def _drain(self, process: subprocess.Popen, echo: bool) -> tuple[list[dict], str, str]:
-        errors: list[str] = []
-        reader = threading.Thread(target=self._read_stderr, args=(process.stderr, errors))
-        reader.start()
-        messages: list[dict] = []
-        stdout: list[str] = []
-        for line in process.stdout:
-            if line.startswith(PROGRESS_TYPES, 1):
-                continue
-            parsed = parse_json_line(line)
-            if isinstance(parsed, dict):
-                messages.append(parsed)
-            elif isinstance(parsed, list):
-                messages.append({"message_type": "list", "items": parsed})
-            stdout.append(line)
-            if echo and parsed is None:
-                self.log.line(line, console=False)
-        reader.join()
-        return messages, "".join(stdout), "".join(errors)[-STDERR_KEPT_BYTES:]
-
-    def _read_stderr(self, stream, errors: list[str]) -> None:
-        for line in stream:
-            text = error_text(line).replace("\x1b[2K", "").rstrip("\n")
-            errors.append(text + "\n")
-            # A --json error message holds several lines; each gets its own log stamp.
-            for part in text.splitlines() or [""]:
-                self.log.line(part)
-
-
-def error_text(line: str) -> str:
-    """Return the human message of a stderr line, unwrapping restic's --json error objects."""
-    parsed = parse_json_line(line)
-    if not isinstance(parsed, dict):
-        return line
-    nested = parsed.get("error")
-    if isinstance(nested, dict) and "message" in nested:
-        return str(nested["message"])
-    return str(parsed.get("message", line))
+    def _start(self, arguments: tuple[str, ...]) -> subprocess.Popen:
+        process = subprocess.Popen(
+            [self.binary, *arguments],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=self.environment,
+            start_new_session=True,
+            text=True,
+            # Undecodable bytes (a Latin-1 file name) reach the log, which spells them \xNN.
+            errors="surrogateescape",
+        )
+        _running.add(process)
+        if interrupted():  # the signal came between the check in run() and Popen
+            forward_interrupt(signal.SIGINT)
+        return process

@@ -26,6 +26,8 @@ class RunResult:
     lock_wait_seconds: float = 0.0
     extras: Mapping[str, object] = field(default_factory=dict)
     log_tail: str = ""
+    # True when the run log held more than the tail keeps; the full log is `<job>-last.log`.
+    log_tail_truncated: bool = False
 
     @property
     def duration_seconds(self) -> float:

@@ -1,6 +1,10 @@
 """The per-run log: every line is masked, timestamped into `<job>-last.log`, echoed to the
-console, and kept in a byte-capped tail for mail and webhook bodies."""
+console, and kept in a byte-capped tail for mail and webhook bodies.
 
+A log that cannot be written (disk full, a file size limit) never stops a run: restic must
+still be read to its end, or it dies of SIGPIPE and leaves its lock behind."""
+
+import contextlib
 import sys
 import threading
 from collections import deque
@@ -25,12 +29,15 @@ class RunLog:
         self._tail: deque[str] = deque()
         self._tail_bytes = 0
         self.tail_truncated = False
+        # False once the file could not be opened or written: it then holds no complete log.
+        self.intact = path is not None
         if path is not None:
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
-                self._file = path.open("w", encoding="utf-8", buffering=1)
+                self._file = path.open("w", encoding="utf-8", errors="backslashreplace", buffering=1)
             except OSError as error:
-                self._write_console(f"⚠️ cannot write the run log {path}: {error}")
+                self.intact = False
+                self._write_console(self.masker.mask(f"⚠️ cannot write the run log {path}: {error}"))
 
     def info(self, message: str) -> None:
         self.line(message)
@@ -47,7 +54,10 @@ class RunLog:
         with self._lock:
             if self._file is not None:
                 stamp = datetime.now().astimezone().isoformat(timespec="seconds")
-                self._file.write(f"{stamp} {masked}\n")
+                try:
+                    self._file.write(f"{stamp} {masked}\n")
+                except (OSError, ValueError) as error:
+                    self._give_up_file(error)
             self._remember(masked)
             if console:
                 self._write_console(masked)
@@ -57,9 +67,23 @@ class RunLog:
             return "\n".join(self._tail)
 
     def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        with self._lock:
+            if self._file is not None:
+                try:
+                    self._file.close()
+                    self._file = None
+                except (OSError, ValueError) as error:  # the last flush failed
+                    self._give_up_file(error)
+
+    def _give_up_file(self, error: Exception) -> None:
+        """Stop writing the file after its first failure, and say so once on the console."""
+        with contextlib.suppress(OSError, ValueError):
+            if self._file is not None:
+                self._file.close()
+        self._file = None
+        self.intact = False
+        reason = getattr(error, "strerror", None) or error
+        self._write_console(self.masker.mask(f"⚠️ cannot write the run log {self.path}: {reason}; going on"))
 
     def _remember(self, masked: str) -> None:
         self._tail.append(masked)

@@ -9,9 +9,12 @@ from helper.settings import Settings
 
 
 def report(result: RunResult, settings: Settings, log: RunLog) -> None:
-    if result.exit_code == 0 or log.path is None:
+    # A log that could not be written whole (disk full) is not copied over the last good one.
+    if result.exit_code == 0 or log.path is None or not log.intact:
         return
     import shutil  # only failed runs need it; a successful run starts faster without it
 
     log.close()
+    if not log.intact:  # its last lines could not be flushed
+        return
     shutil.copyfile(log.path, Path(settings.log_dir) / f"{result.job}-error-last.log")

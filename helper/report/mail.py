@@ -23,7 +23,7 @@ def build_message(result: RunResult, settings: Settings, log: RunLog) -> "EmailM
 
     message = EmailMessage()
     message["Subject"] = log.masker.mask(subject(result))
-    message["From"] = settings.smtp_from or f"restic-helper@{settings.hostname}"
+    message["From"] = settings.smtp_from or f"restic-helper@{result.hostname}"
     message["To"] = settings.mailx_rcpt
     body = render("mail.txt.j2", settings.templates_dir, result) or ""
     message.set_content(log.masker.mask(body))
@@ -32,14 +32,19 @@ def build_message(result: RunResult, settings: Settings, log: RunLog) -> "EmailM
 
 def send_smtp(message: "EmailMessage", settings: Settings) -> None:
     import smtplib
+    import ssl
 
+    # smtplib's own default checks no certificate; this one checks it against the system's CAs
+    # (or SSL_CERT_FILE) and the host name, so the login never goes to an impostor.
+    context = ssl.create_default_context() if settings.smtp_tls != "off" else None
+    host, port, timeout = settings.smtp_host, settings.smtp_port, settings.smtp_timeout
     if settings.smtp_tls == "tls":
-        client = smtplib.SMTP_SSL(settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout)
+        client = smtplib.SMTP_SSL(host, port, timeout=timeout, context=context)
     else:
-        client = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout)
+        client = smtplib.SMTP(host, port, timeout=timeout)
     with client:
         if settings.smtp_tls == "starttls":
-            client.starttls()
+            client.starttls(context=context)
         if settings.smtp_user:
             client.login(settings.smtp_user, settings.smtp_password)
         client.send_message(message)

@@ -6,6 +6,7 @@ runs) are carried over from the previous file, so no other state file is needed.
 
 from pathlib import Path
 
+from helper.masking import printable
 from helper.outcome import Status
 from helper.result import RunResult
 from helper.runlog import RunLog
@@ -66,11 +67,9 @@ def write(path: Path, families: list) -> None:
     write_to_textfile(str(path), registry)
 
 
-def build_families(result: RunResult, previous: dict[str, float], increments: dict) -> list:
-    from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
-
+def gauge_values(result: RunResult, previous: dict[str, float]) -> dict[str, tuple[str, object]]:
+    """Return gauge name (after the prefix) -> (help text, value or None to leave it out)."""
     prefix = metric_prefix(result.job)
-    labels = {"hostname": result.hostname}
     last_success = (
         result.finished_at.timestamp()
         if result.succeeded
@@ -87,8 +86,16 @@ def build_families(result: RunResult, previous: dict[str, float], increments: di
     }
     for extra in EXTRA_GAUGES.get(result.job, ()):
         values[f"last_{extra}"] = (f"{extra} of the last run", result.extras.get(extra))
+    return values
+
+
+def build_families(result: RunResult, previous: dict[str, float], increments: dict) -> list:
+    from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+    prefix = metric_prefix(result.job)
+    labels = {"hostname": result.hostname}
     families = []
-    for name, (help_text, value) in values.items():
+    for name, (help_text, value) in gauge_values(result, previous).items():
         if value is not None:
             family = GaugeMetricFamily(f"{prefix}_{name}", help_text, labels=list(labels))
             family.add_metric(list(labels.values()), float(value))
@@ -134,7 +141,7 @@ def count_skip(job: str, settings: Settings) -> None:
         from prometheus_client.core import CounterMetricFamily
 
         counter = CounterMetricFamily(name, "Runs that ended skipped", labels=["hostname"])
-        counter.add_metric([settings.hostname], 0.0)
+        counter.add_metric([printable(settings.hostname)], 0.0)
         families.append(counter)
     counter.samples = [sample._replace(value=sample.value + 1) for sample in counter.samples]
     write(path, families)

@@ -67,11 +67,15 @@ def render(template_name: str, templates_dir: str, result: RunResult) -> str | N
     )
     try:
         template = environment.get_template(template_name)
+        return template.render(
+            result=result,
+            document=result.document(),
+            subject=subject(result),
+            duration=human_duration(result.duration_seconds),
+        )
     except jinja2.TemplateNotFound:
         return None
-    return template.render(
-        result=result,
-        document=result.document(),
-        subject=subject(result),
-        duration=human_duration(result.duration_seconds),
-    )
+    except jinja2.TemplateError as error:
+        # Only a user's template can be broken; say which one, with jinja2's line number.
+        where = f" line {error.lineno}" if getattr(error, "lineno", None) else ""
+        raise RuntimeError(f"TEMPLATES_DIR: {template_name}{where}: {error.message or error}") from None

@@ -2,7 +2,6 @@
 
 import json
 import time
-from urllib.parse import urlsplit
 
 from helper.report.render import render
 from helper.result import RunResult
@@ -10,12 +9,6 @@ from helper.runlog import RunLog
 from helper.settings import Settings
 
 RETRY_PAUSE_SECONDS = 1.0
-
-
-def shown_url(url: str) -> str:
-    """Only scheme and host: webhook paths often are the secret (Slack, Discord)."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.hostname}/..." if parts.scheme and parts.hostname else "***"
 
 
 def request_body(result: RunResult, settings: Settings, log: RunLog) -> tuple[str, str]:
@@ -37,6 +30,7 @@ def report(result: RunResult, settings: Settings, log: RunLog) -> None:
     }
     if settings.webhook_header_auth:
         headers["Authorization"] = settings.webhook_header_auth
+    shown_url = log.masker.mask_url_path(settings.webhook_url)
     problem = ""
     for attempt in range(settings.webhook_retries + 1):
         if attempt:
@@ -46,7 +40,7 @@ def report(result: RunResult, settings: Settings, log: RunLog) -> None:
                 settings.webhook_url,
                 data=body.encode(),
                 headers=headers,
-                timeout=settings.webhook_timeout or None,
+                timeout=settings.webhook_timeout,
             )
         except (requests.ConnectionError, requests.Timeout) as error:
             problem = type(error).__name__
@@ -55,9 +49,7 @@ def report(result: RunResult, settings: Settings, log: RunLog) -> None:
             break
         problem = f"HTTP {response.status_code}"
     else:
-        raise RuntimeError(
-            f"{shown_url(settings.webhook_url)}: {problem} after {settings.webhook_retries + 1} attempts"
-        )
+        raise RuntimeError(f"{shown_url}: {problem} after {settings.webhook_retries + 1} attempts")
     if response.status_code >= 300:
-        raise RuntimeError(f"{shown_url(settings.webhook_url)} answered HTTP {response.status_code}")
-    log.info(f"🌐 webhook delivered to {shown_url(settings.webhook_url)}")
+        raise RuntimeError(f"{shown_url} answered HTTP {response.status_code}")
+    log.info(f"🌐 webhook delivered to {shown_url}")

@@ -11,10 +11,11 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from helper.outcome import EXIT_CONFIG_ERROR
+from helper.settings import checks
 from helper.settings.table import BY_NAME, SETTINGS, Setting
 
-# Documented exit code for configuration and usage errors, as in the shell image.
-CONFIG_ERROR_EXIT_CODE = 2
+CONFIG_ERROR_EXIT_CODE = EXIT_CONFIG_ERROR
 
 
 @dataclass(frozen=True)
@@ -67,21 +68,14 @@ def read_raw(setting: Setting, environment: Mapping[str, str]) -> tuple[str | No
     return content.rstrip("\r\n"), None
 
 
-def cross_checks(values: Mapping[str, object], environment: Mapping[str, str]) -> list[str]:
-    problems = []
-    if not values["restic_repository"]:
-        problems.append("RESTIC_REPOSITORY: is empty (set RESTIC_REPOSITORY or RESTIC_REPOSITORY_FILE)")
-    if not values["restic_password"] and not environment.get("RESTIC_PASSWORD_COMMAND"):
-        problems.append(
-            "RESTIC_PASSWORD: not set (set RESTIC_PASSWORD, RESTIC_PASSWORD_FILE or RESTIC_PASSWORD_COMMAND)"
-        )
-    return problems
-
-
 def restic_child_environment(values: Mapping[str, object], environment: Mapping[str, str]) -> dict[str, str]:
-    """Return the environment for restic: the process's own, plus values it cannot read itself."""
+    """Return the environment for restic: the process's own, plus values it cannot read itself,
+    less the secrets that are none of restic's business (mail and webhook credentials)."""
     child = dict(environment)
     for setting in SETTINGS:
+        if setting.secret and setting.restic is None:
+            child.pop(setting.name, None)
+            child.pop(setting.name + "_FILE", None)
         if setting.restic != "export":
             continue
         child.pop(setting.name + "_FILE", None)
@@ -109,7 +103,7 @@ def load(environment: Mapping[str, str] | None = None) -> tuple[Settings, tuple[
     # second, contradictory "not set" message.
     named = {problem.split(":", 1)[0].removesuffix("_FILE") for problem in problems}
     problems.extend(
-        problem for problem in cross_checks(values, environment) if problem.split(":", 1)[0] not in named
+        problem for problem in checks.check(values, environment) if problem.split(":", 1)[0] not in named
     )
     secrets = tuple(
         str(values[setting.attribute]) for setting in SETTINGS if setting.secret and values[setting.attribute]

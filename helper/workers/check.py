@@ -1,5 +1,6 @@
 """/bin/check: `restic check --json` with RESTIC_CHECK_ARGS."""
 
+from helper.outcome import EXIT_FAILED, EXIT_OK
 from helper.workers.context import RunContext, WorkerReport, report_from
 
 NAME = "check"
@@ -29,5 +30,5 @@ def run(context: RunContext) -> WorkerReport:
     completed = context.run_restic(*build_command(context.settings.restic_check_args))
     # restic also prints a summary (num_errors 1) when it could not open the repository at all
     # (exit 10, 11, 12); that is no finding about the repository's integrity.
-    checked = completed.exit_code in (0, 1)
+    checked = completed.exit_code in (EXIT_OK, EXIT_FAILED)
     return report_from(completed, summarise(completed.messages) if checked else {})

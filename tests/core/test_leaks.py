@@ -64,6 +64,57 @@ def hooks_that_echo_everything(sandbox) -> None:
             )
 
 
+def run_every_path(sandbox, common: dict, hook, outputs: list[str]) -> None:
+    """Run every worker on its happy path and on every failure path, each run's console
+    output appended to `outputs`."""
+    repository = common["RESTIC_REPOSITORY"]
+
+    def run(*arguments: str, expect: int, **overrides) -> None:
+        completed = sandbox.helper(*arguments, **{**common, **overrides})
+        outputs.append(completed.stdout + completed.stderr)
+        assert completed.returncode == expect, (arguments, outputs[-1])
+
+    # Every worker on the happy path, inline forget included.
+    for arguments in (
+        ["backup"],
+        ["backup"],
+        ["forget"],
+        ["prune"],
+        ["check"],
+        ["unlock", "--dry-run"],
+        ["unlock"],
+    ):
+        run(*arguments, expect=0)
+    # Failure paths: configuration, policy, restic failures, a missing repository,
+    # automatic unlock after a failure, failing reporters.
+    run("backup", expect=2, RESTIC_TAG="")
+    run("forget", expect=2, RESTIC_FORGET_ARGS="")
+    run("prune", expect=2, HOOK_TIMEOUT="later")
+    run("check", expect=1, RESTIC_CHECK_ARGS="--no-such-flag", RESTIC_AUTO_UNLOCK="ON")
+    run("backup", expect=10, RESTIC_REPOSITORY=repository.replace("/repo/", "/missing/"))
+    run("unlock", expect=10, RESTIC_REPOSITORY=repository.replace("/repo/", "/missing/"))
+    run(
+        "forget",
+        expect=0,
+        SMTP_PORT=str(free_port()),
+        WEBHOOK_URL=common["WEBHOOK_URL"].replace(str(hook.port), str(free_port())),
+        WEBHOOK_RETRIES="0",
+    )
+    hook.statuses.extend([500, 500])
+    run("check", expect=0, WEBHOOK_RETRIES="1")
+    # A run stopped by a signal.
+    process = helper_process(sandbox, "backup", **{**common, **slow_source(60)})
+    wait_until(lambda: repository_locks(sandbox, RESTIC_REPOSITORY=repository), message="a lock")
+    process.send_signal(signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=60)
+    outputs.append(stdout + stderr)
+    assert process.returncode == 130
+    # A run skipped because the run lock is busy.
+    with lock_held_by_sleep(sandbox):
+        run("locked_run", "backup", str(run_lock(sandbox)), *HELPER, "backup", expect=0)
+    assert "skipped: previous run still active" in outputs[-1]
+
+
 @pytest.mark.slow
 def test_no_secret_reaches_any_artifact(sandbox, rest_server):
     quoted = urllib.parse.quote(REST_PASSWORD, safe="")
@@ -87,57 +138,11 @@ def test_no_secret_reaches_any_artifact(sandbox, rest_server):
             "SMTP_USER": SMTP_USER,
             "RESTIC_FORGET_ARGS": "--keep-last 2",
         }
-
-        def run(*arguments: str, expect: int, **overrides) -> None:
-            completed = sandbox.helper(*arguments, **{**common, **overrides})
-            outputs.append(completed.stdout + completed.stderr)
-            assert completed.returncode == expect, (arguments, outputs[-1])
-
-        # Every worker on the happy path, inline forget included.
-        run("backup", expect=0)
-        run("backup", expect=0)
-        run("forget", expect=0)
-        run("prune", expect=0)
-        run("check", expect=0)
-        run("unlock", "--dry-run", expect=0)
-        run("unlock", expect=0)
-        # Failure paths: configuration, policy, restic failures, a missing repository,
-        # automatic unlock after a failure, failing reporters.
-        run("backup", expect=2, RESTIC_TAG="")
-        run("forget", expect=2, RESTIC_FORGET_ARGS="")
-        run("prune", expect=2, HOOK_TIMEOUT="later")
-        run("check", expect=1, RESTIC_CHECK_ARGS="--no-such-flag", RESTIC_AUTO_UNLOCK="ON")
-        run("backup", expect=10, RESTIC_REPOSITORY=repository.replace("/repo/", "/missing/"))
-        run("unlock", expect=10, RESTIC_REPOSITORY=repository.replace("/repo/", "/missing/"))
-        run(
-            "forget",
-            expect=0,
-            SMTP_PORT=str(free_port()),
-            WEBHOOK_URL=secrets["WEBHOOK_URL"].replace(str(hook.port), str(free_port())),
-            WEBHOOK_RETRIES="0",
-        )
-        hook.statuses.extend([500, 500])
-        run("check", expect=0, WEBHOOK_RETRIES="1")
-        # A run stopped by a signal.
-        process = helper_process(sandbox, "backup", **{**common, **slow_source(60)})
-        wait_until(lambda: repository_locks(sandbox, RESTIC_REPOSITORY=repository), message="a lock")
-        process.send_signal(signal.SIGTERM)
-        stdout, stderr = process.communicate(timeout=60)
-        outputs.append(stdout + stderr)
-        assert process.returncode == 130
-        # A run skipped because the run lock is busy.
-        with lock_held_by_sleep(sandbox):
-            run("locked_run", "backup", str(run_lock(sandbox)), *HELPER, "backup", expect=0)
-        assert "skipped: previous run still active" in outputs[-1]
-
+        run_every_path(sandbox, common, hook, outputs)
         # Delivery is synchronous: each run has handed its mail and webhook over before it exits.
         mails, bodies = list(mail.messages), list(hook.requests)
 
-    artifacts = {str(path): path.read_text(errors="replace") for path in files_under(sandbox.log_dir)}
-    artifacts |= {str(path): path.read_text(errors="replace") for path in files_under(sandbox.metrics_dir)}
-    artifacts |= {f"mail {index}": message.text() for index, message in enumerate(mails)}
-    artifacts |= {f"webhook body {index}": request.body.decode() for index, request in enumerate(bodies)}
-    artifacts |= {f"output {index}": text for index, text in enumerate(outputs)}
+    artifacts = everything_written(sandbox, mails, bodies, outputs)
 
     forbidden = {
         *secrets.values(),
@@ -160,6 +165,42 @@ def test_no_secret_reaches_any_artifact(sandbox, rest_server):
         assert f"{name}=***" in everything, name
     assert f"RESTIC_REPOSITORY=rest:http://{REST_USER}:***@127.0.0.1:{rest_server}/repo/" in everything
     assert "[pre-backup] ***" in everything  # the B2 key read from its _FILE twin
+
+
+def test_restic_gets_its_own_secrets_and_no_others(sandbox):
+    """restic's environment, saved by a backup of `env` run by restic itself."""
+    secrets = {setting.name: distinctive(setting.name) for setting in SETTINGS if setting.secret}
+    secrets.pop("RESTIC_PASSWORD")
+    secrets["WEBHOOK_URL"] = f"https://hooks.example.com/{WEBHOOK_PATH_SECRET}"
+    password_file = sandbox.root / "smtp-password"
+    password_file.write_text(secrets.pop("SMTP_PASSWORD"))
+    job = "--stdin-from-command --stdin-filename env.txt -- env"
+    completed = sandbox.helper(
+        "backup", **secrets, SMTP_PASSWORD_FILE=password_file, BACKUP_ROOT_DIR="", RESTIC_JOB_ARGS=job
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    seen = dict(
+        line.split("=", 1)
+        for line in sandbox.restic("dump", "latest", "/env.txt").stdout.splitlines()
+        if "=" in line
+    )
+    theirs = {setting.name for setting in SETTINGS if setting.secret and setting.restic is None}
+    assert theirs == {"SMTP_PASSWORD", "WEBHOOK_URL", "WEBHOOK_HEADER_AUTH"}
+    for name in theirs:
+        assert name not in seen and f"{name}_FILE" not in seen, name
+    for name, value in secrets.items():
+        if name not in theirs:
+            assert seen[name] == value, name
+
+
+def everything_written(sandbox, mails, bodies, outputs: list[str]) -> dict[str, str]:
+    """Return where -> text of every file, mail, webhook body and console output of the runs."""
+    artifacts = {str(path): path.read_text(errors="replace") for path in files_under(sandbox.log_dir)}
+    artifacts |= {str(path): path.read_text(errors="replace") for path in files_under(sandbox.metrics_dir)}
+    artifacts |= {f"mail {index}": message.text() for index, message in enumerate(mails)}
+    artifacts |= {f"webhook body {index}": request.body.decode() for index, request in enumerate(bodies)}
+    artifacts |= {f"output {index}": text for index, text in enumerate(outputs)}
+    return artifacts
 
 
 def files_under(directory: Path) -> list[Path]:

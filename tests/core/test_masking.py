@@ -81,3 +81,21 @@ def test_the_masker_built_from_settings_knows_every_secret_setting():
     masker = Masker.from_secrets(loaded.secrets)
     text = " ".join(environment.values())
     assert masker.mask(text) == " ".join([MASK] * len(secret_names))
+
+
+def test_undecodable_bytes_are_spelled_out_so_every_sink_can_write_them():
+    masker = Masker.from_secrets(["secret-caf\udce9"])
+    assert masker.mask("dir /srv/caf\udce9 on h\udcff") == "dir /srv/caf\\xe9 on h\\xff"
+    assert masker.mask("key secret-caf\udce9") == "key ***"  # masked before it is spelled out
+    assert masker.mask("lone \ud800") == "lone \\ud800"
+    masker.mask("x\udcff\ud800").encode("utf-8")
+
+
+def test_a_webhook_url_is_shown_as_scheme_and_host_only():
+    masker = Masker.from_secrets([])
+    assert (
+        masker.mask_url_path("https://hooks.slack.com/services/T0/B1/secret") == "https://hooks.slack.com/..."
+    )
+    assert masker.mask_url_path("https://user:pw@example.com:8443/x?token=1") == "https://example.com/..."
+    assert masker.mask_url_path("not a url") == "***"
+    assert masker.mask_url_path("http://[::1") == "***"

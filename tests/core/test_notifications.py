@@ -7,7 +7,7 @@ import time
 import pytest
 
 from tests.core.conftest import output
-from tests.support.receivers import free_port, http_receiver, smtp_receiver
+from tests.support.receivers import free_port, http_receiver, self_signed_certificate, smtp_receiver
 
 SUBJECT_DETAILS = r"\d+s · [\d.]+ (B|KiB) new \(snap [0-9a-f]{8}\)"
 
@@ -36,6 +36,28 @@ def test_mail_over_smtp_with_login_after_a_successful_backup(sandbox):
     assert document["snapshot_id"] in mail.body
     assert "✅ backup finished: ok (exit 0)" in mail.body  # the masked log tail
     assert "📧 mail sent to ops@example.com" in completed.stdout
+
+
+@pytest.mark.parametrize("tls", ["starttls", "tls"])
+def test_mail_over_tls_logs_in_only_to_a_server_whose_certificate_checks_out(sandbox, tls):
+    certificate = self_signed_certificate(sandbox.root)
+    login = {"SMTP_USER": "mailer", "SMTP_PASSWORD": "smtp-pass-123", "SMTP_TLS": tls}
+    with smtp_receiver("mailer", "smtp-pass-123", tls, certificate) as receiver:
+        # Trusted through SSL_CERT_FILE, as a private CA would be.
+        trusted = sandbox.helper("backup", **mail_settings(receiver, **login), SSL_CERT_FILE=certificate[0])
+        [mail] = receiver.wait_for(1)
+        # Not trusted: the mail is not sent, the password never leaves, and the run is unharmed.
+        untrusted = sandbox.helper("backup", **mail_settings(receiver, **login))
+        time.sleep(0.5)
+        received = len(receiver.messages)
+    assert trusted.returncode == 0, output(trusted)
+    assert "📧 mail sent to ops@example.com" in trusted.stdout
+    assert mail.login == ("mailer", "smtp-pass-123")
+    assert "Status:     ok (exit 0)" in mail.body
+    assert untrusted.returncode == 0, output(untrusted)
+    assert "mail reporter failed" in untrusted.stdout and "CERTIFICATE_VERIFY_FAILED" in untrusted.stdout
+    assert received == 1
+    assert "Traceback" not in output(trusted) + output(untrusted)
 
 
 def test_mail_subject_of_a_failure_names_the_exit_code(sandbox):
@@ -93,6 +115,17 @@ def test_mail_body_template_can_be_overridden(sandbox):
         sandbox.helper("backup", TEMPLATES_DIR=str(templates), **mail_settings(receiver))
         [mail] = receiver.wait_for(1)
     assert mail.body == "custom backup ok 0\n"
+
+
+def test_a_broken_template_is_named_and_never_changes_the_exit_code(sandbox):
+    templates = sandbox.root / "templates"
+    templates.mkdir()
+    (templates / "mail.txt.j2").write_text("fine\n{% if result.job %}never closed\n")
+    with smtp_receiver() as receiver:
+        completed = sandbox.helper("backup", TEMPLATES_DIR=str(templates), **mail_settings(receiver))
+    assert completed.returncode == 0, output(completed)
+    assert "mail reporter failed: TEMPLATES_DIR: mail.txt.j2 line 2:" in completed.stdout
+    assert "Traceback" not in output(completed)
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@
 
 import pytest
 
-from helper.outcome import STATUS_EXIT_CODES, Status, classify
+from helper.outcome import STATUS_EXIT_CODES, Status, classify, outcome_for
 
 LOCK_MESSAGE = (
     "unable to create lock in backend: repository is already locked exclusively by PID 4672 on "
@@ -60,14 +60,33 @@ def test_a_warning_stays_a_warning_even_when_a_signal_arrived_late():
     assert classify(3, "context canceled", signalled=True).status is Status.WARNING
 
 
-def test_the_helper_exit_codes_per_status():
-    assert STATUS_EXIT_CODES == {
-        Status.OK: 0,
-        Status.WARNING: 3,
-        Status.SKIPPED: 0,
-        Status.LOCKED: 11,
-        Status.INTERRUPTED: 130,
-    }
+@pytest.mark.parametrize("exit_code", [*range(-15, 256)])
+def test_every_status_but_failed_has_one_exit_code(exit_code):
+    """classify and outcome_for read one table: a status other than FAILED always comes with
+    the exit code the table gives it, whatever restic said."""
+    for signalled in (False, True):
+        outcome = classify(exit_code, "", signalled)
+        if outcome.status is not Status.FAILED:
+            assert outcome.exit_code == STATUS_EXIT_CODES[outcome.status]
+            assert outcome_for(outcome.status).exit_code == outcome.exit_code
+
+
+def test_a_backup_stopped_by_someone_else_is_interrupted():
+    # docker stop signals every process in the container, restic included, not only through us.
+    message = "signal terminated received, cleaning up\nFatal: unable to save snapshot: context canceled\n"
+    outcome = classify(1, message, signalled=False)
+    assert (outcome.status, outcome.exit_code) == (Status.INTERRUPTED, 130)
+
+
+def test_a_backup_that_lost_its_lock_is_a_failure_not_an_interruption():
+    # restic 0.15+ cancels itself when its lock was removed; the same Fatal line, no signal line.
+    for cause in (
+        "failed to refresh stale lock: lock file was removed in the meantime",
+        "Fatal: failed to refresh lock in time",
+    ):
+        message = f"{cause}\nFatal: unable to save snapshot: context canceled\n"
+        outcome = classify(1, message, signalled=False)
+        assert (outcome.status, outcome.exit_code) == (Status.FAILED, 1)
 
 
 def test_any_failure_after_a_forwarded_signal_is_interrupted():

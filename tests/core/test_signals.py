@@ -36,3 +36,28 @@ def test_a_stopped_backup_hands_sigint_to_restic_and_leaves_no_lock(sandbox, sto
     assert (document["status"], document["exit_code"], document["snapshot_id"]) == ("interrupted", 130, None)
     assert trace.read_text() == "130 interrupted\n"
     assert Path(sandbox.log_dir / "backup-error-last.log").exists()
+
+
+def test_a_stop_signal_during_a_hook_reaches_the_hook(sandbox):
+    started, stopped = sandbox.root / "hook-started", sandbox.root / "hook-stopped"
+    sandbox.hook(
+        "pre-backup.sh",
+        f"trap 'echo TERM > {stopped}; exit 0' TERM\ntouch {started}\nsleep 120 &\nwait\n",
+    )
+    process = subprocess.Popen(
+        [str(ROOT / "bin" / "backup")],
+        env=sandbox.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_until(started.exists, timeout=30, message="the pre-hook to start")
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert stopped.read_text() == "TERM\n"
+    assert process.returncode == 130, stdout + stderr
+    assert sandbox.last_json("backup")["status"] == "interrupted"
+    assert repository_locks(sandbox) == []

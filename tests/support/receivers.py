@@ -5,11 +5,14 @@ import contextlib
 import email
 import email.policy
 import http.server
+import ipaddress
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 
 def free_port() -> int:
@@ -70,10 +73,67 @@ class SmtpReceiver:
         return list(self.messages)
 
 
+def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
+    """Write a certificate for 127.0.0.1 and its key into `directory`; return both paths.
+    The certificate is its own CA, so a client given it as SSL_CERT_FILE trusts the server."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    certificate_path, key_path = directory / "smtp-cert.pem", directory / "smtp-key.pem"
+    certificate_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return certificate_path, key_path
+
+
+def server_tls_context(certificate: tuple[Path, Path]) -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(*certificate)
+    return context
+
+
+def tls_options(tls: str, certificate: tuple[Path, Path] | None) -> dict:
+    """aiosmtpd options for SMTP_TLS's modes: STARTTLS required before anything else, or TLS
+    from the first byte (implicit TLS, as on port 465)."""
+    if tls == "off":
+        return {}
+    context = server_tls_context(certificate)
+    if tls == "starttls":
+        return {"tls_context": context, "require_starttls": True}
+    return {"ssl_context": context}
+
+
 @contextlib.contextmanager
-def smtp_receiver(user: str = "", password: str = "") -> Iterator[SmtpReceiver]:
-    """Run an SMTP server on loopback. Given a user, it offers AUTH (over plain TCP) and
-    accepts only that user and password."""
+def smtp_receiver(
+    user: str = "", password: str = "", tls: str = "off", certificate: tuple[Path, Path] | None = None
+) -> Iterator[SmtpReceiver]:
+    """Run an SMTP server on loopback. Given a user, it offers AUTH and accepts only that user
+    and password; over plain TCP only when `tls` is off. Given tls "starttls" or "tls" and a
+    certificate (see self_signed_certificate), it speaks TLS as SMTP_TLS says."""
     from aiosmtpd.controller import Controller
     from aiosmtpd.smtp import AuthResult, LoginPassword
 
@@ -101,7 +161,9 @@ def smtp_receiver(user: str = "", password: str = "") -> Iterator[SmtpReceiver]:
         logins[id(session)] = given
         return AuthResult(success=True)
 
-    options = {"authenticator": authenticator, "auth_require_tls": False} if user else {}
+    # aiosmtpd counts only STARTTLS as TLS for AUTH; with implicit TLS every byte is encrypted.
+    options = {"authenticator": authenticator, "auth_require_tls": tls == "starttls"} if user else {}
+    options |= tls_options(tls, certificate)
     controller = Controller(Handler(), hostname="127.0.0.1", port=receiver.port, **options)
     controller.start()
     try:
