@@ -3,8 +3,9 @@ lock id (by its own clock), what the lock says, and when an id went away.
 
 A lock id is the hash of the lock's content, and restic writes a live lock anew (under a new
 id) every 5 minutes. So an id seen unchanged for longer than that proves its holder stopped
-refreshing, whatever the holder's clock says. Every time stored here is a real sighting, so
-merging two writers' files by the earliest time never invents evidence.
+refreshing, whatever the holder's clock says; the verdict asks for LOCK_OBSERVATION_WINDOW of
+it, since a paused holder resumes and refreshes. Every time stored here is a real sighting by
+this host's clock, so merging two writers' files by the earliest time never invents evidence.
 """
 
 import hashlib

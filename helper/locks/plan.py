@@ -13,6 +13,10 @@ from dataclasses import dataclass
 
 from helper.locks.verdict import RESTIC_STALE_AFTER, STALE, Holder, LockRecord, Verdict
 
+# `restic unlock` judges the locks a moment after the inspection (a key derivation, a slow
+# backend), by then older: a lock this close to restic's 30 minutes may already be past them.
+UNLOCK_DELAY_MARGIN = 60
+
 
 @dataclass(frozen=True)
 class JudgedLock:
@@ -40,17 +44,19 @@ class RemovalPlan:
 
 
 def restic_signals(lock: LockRecord, now: float, this_hostname: str) -> bool:
-    """Whether `restic unlock` on this host would send SIGHUP to the lock's PID."""
+    """Whether `restic unlock` on this host may send SIGHUP to the lock's PID (locks only age,
+    so one not past 30 minutes now may still be probed)."""
     if lock.time is None:
         return False  # restic cannot read it either and skips it
     return now - lock.time <= RESTIC_STALE_AFTER and bool(lock.hostname) and lock.hostname == this_hostname
 
 
 def restic_removes(lock: LockRecord, now: float, this_hostname: str, holder: Holder | None) -> bool:
-    """Whether `restic unlock` on this host would remove the lock (restic's Lock.Stale())."""
+    """Whether `restic unlock` on this host, run up to UNLOCK_DELAY_MARGIN after `now`, may
+    remove the lock (restic's Lock.Stale())."""
     if lock.time is None:
         return False
-    if now - lock.time > RESTIC_STALE_AFTER:
+    if now - lock.time > RESTIC_STALE_AFTER - UNLOCK_DELAY_MARGIN:
         return True
     if not restic_signals(lock, now, this_hostname):
         return False

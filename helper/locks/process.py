@@ -13,6 +13,17 @@ PROC = Path("/proc")
 COMM_LENGTH = 15
 
 
+def exists(pid: int) -> bool:
+    """Whether the PID has a process, asked of the kernel: kill(pid, 0) sends no signal."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
+
+
 def process_state(pid: int) -> str:
     """Return "alive", "zombie" or "gone" for a PID of this PID namespace."""
     if pid <= 0:
@@ -20,7 +31,8 @@ def process_state(pid: int) -> str:
     try:
         status = (PROC / str(pid) / "status").read_text()
     except (FileNotFoundError, ProcessLookupError):
-        return "gone"
+        # /proc mounted with hidepid hides other users' processes: only the kernel knows.
+        return "alive" if exists(pid) else "gone"
     except OSError:
         return "alive"  # it exists, we just may not read it
     for line in status.splitlines():

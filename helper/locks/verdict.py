@@ -18,8 +18,20 @@ REFRESH_INTERVAL = 5 * 60
 # A refresh may land late on a slow backend; a lock younger than interval + slack may be live.
 REFRESH_SLACK = 60
 LIVE_IF_WRITTEN_WITHIN = REFRESH_INTERVAL + REFRESH_SLACK
-# /proc start times have tick resolution, and restic writes its lock after it starts.
-START_TIME_TOLERANCE = 2.0
+# restic 0.15+ stops refreshing normally once its last refresh is this old (30m - 1.5 * 5m):
+# it then checks that its lock still exists and cancels itself when it does not. A holder
+# paused for less (SIGSTOP, `docker pause`) resumes with a plain refresh that never looks
+# for its old lock, so removing that lock while it is paused lets it run on without one.
+REFRESHABILITY_TIMEOUT = RESTIC_STALE_AFTER - 3 * REFRESH_INTERVAL / 2
+# Observation proves a lock stale only past restic's timeout plus a margin for a refresh whose
+# upload was slow (restic counts from when it finished) and for small steps of this host's clock.
+MINIMUM_OBSERVATION_WINDOW = 25 * 60
+# A process's start time is /proc's boot time + ticks since boot, and a forward step of the
+# clock (NTP) moves that boot time forward: until its next refresh, a live restic then seems
+# to have started up to the size of the step after its own lock. Too large a tolerance only
+# makes a PID reused within it look like the holder (live: kept, the safe side); too small a
+# one removes a live lock. 60 s is well above the steps NTP makes on a running machine.
+START_TIME_TOLERANCE = 60.0
 
 
 @dataclass(frozen=True)
@@ -77,13 +89,14 @@ def judge(
     holder: Holder | None = None,
     sighting: Sighting | None = None,
     container: str | None = None,
-    window: float = 600.0,
+    window: float = MINIMUM_OBSERVATION_WINDOW,
 ) -> Verdict:
     """Given a lock and the facts about it, return the verdict and its reason.
 
     `holder` is /proc's view of the PID (same-host locks only), `sighting` this helper's
     observation of the id, `container` the Docker engine's view of the lock's hostname
-    ("running", "stopped", "destroyed" or None), `window` the observation window.
+    ("running", "stopped", "destroyed" or None), `window` the observation window (never less
+    than MINIMUM_OBSERVATION_WINDOW, whatever is passed).
     """
     if lock.hostname and lock.hostname == this_hostname:
         return judge_same_host(lock, holder)
@@ -118,14 +131,18 @@ def judge_same_host(lock: LockRecord, holder: Holder | None) -> Verdict:
 def judge_other_host(
     lock: LockRecord, now: float, sighting: Sighting | None, container: str | None, window: float
 ) -> Verdict:
-    """Given another host's lock, judge it by the Docker engine, observation and age."""
+    """Given another host's lock, judge it by the Docker engine, observation and age.
+
+    Only restic's own 30-minute rule reads the lock's time as proof (another host's clock, as
+    restic trusts it); observation counts only what this helper watched by its own clock.
+    """
     if container in ("stopped", "destroyed"):
         return Verdict(STALE, f"host {lock.hostname!r} is a {container} container of this Docker engine")
+    window = max(window, MINIMUM_OBSERVATION_WINDOW)
     age = None if lock.time is None else now - lock.time
     watched = None if sighting is None else max(0.0, now - sighting.first_seen)
     # The same id means the same content: a live holder would have written a new lock.
-    unrefreshed = max(watched or 0.0, age or 0.0)
-    if watched is not None and watched >= window and unrefreshed > LIVE_IF_WRITTEN_WITHIN:
+    if watched is not None and watched >= window:
         return Verdict(
             STALE,
             f"unchanged for {span(watched)} of observation (window {span(window)}); "

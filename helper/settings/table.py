@@ -6,6 +6,7 @@ reference in docs/ (scripts/gen-env-docs). Add a variable here and nowhere else.
 
 from dataclasses import dataclass
 
+from helper.locks.verdict import MINIMUM_OBSERVATION_WINDOW, REFRESHABILITY_TIMEOUT, span
 from helper.settings import kinds
 
 
@@ -28,6 +29,17 @@ class Setting:
     @property
     def attribute(self) -> str:
         return self.name.lower()
+
+
+def _observation_window(raw: str) -> float:
+    """A duration no shorter than the observation that proves another host's lock stale safely."""
+    seconds = kinds.parse_duration(raw)
+    if seconds < MINIMUM_OBSERVATION_WINDOW:
+        raise ValueError(
+            f"must be at least {span(MINIMUM_OBSERVATION_WINDOW)}, got {raw!r}: restic notices "
+            f"that its lock was removed only after {span(REFRESHABILITY_TIMEOUT)} without a refresh"
+        )
+    return seconds
 
 
 def _cloud_secret(name: str, help_text: str) -> Setting:
@@ -74,11 +86,14 @@ SETTINGS: tuple[Setting, ...] = (
         "Repository",
     ),
     _cloud_secret("AWS_SECRET_ACCESS_KEY", "S3 secret key (masked; AWS_SECRET_ACCESS_KEY_FILE works)."),
+    _cloud_secret("AWS_SESSION_TOKEN", "S3 temporary session token (masked)."),
     _cloud_secret("B2_ACCOUNT_KEY", "Backblaze B2 key (masked)."),
     _cloud_secret("AZURE_ACCOUNT_KEY", "Azure storage key (masked)."),
     _cloud_secret("AZURE_ACCOUNT_SAS", "Azure SAS token (masked)."),
     _cloud_secret("GOOGLE_ACCESS_TOKEN", "Google Cloud Storage token (masked)."),
     _cloud_secret("OS_PASSWORD", "OpenStack Swift password (masked)."),
+    _cloud_secret("OS_APPLICATION_CREDENTIAL_SECRET", "OpenStack application credential secret (masked)."),
+    _cloud_secret("OS_AUTH_TOKEN", "OpenStack Swift auth token (masked)."),
     _cloud_secret("ST_KEY", "Swift v1 key (masked)."),
     _cloud_secret("RESTIC_REST_PASSWORD", "REST server password (masked)."),
     # Jobs
@@ -191,11 +206,11 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "LOCK_OBSERVATION_WINDOW",
-        kinds.DURATION,
-        "10m",
+        kinds.Kind("duration", _observation_window),
+        "25m",
         "How long the helper must watch another host's lock stay unchanged before it calls "
-        "the lock stale; the lock must also be unchanged for over 6 minutes, since restic "
-        "rewrites a live lock every 5.",
+        "the lock stale. At least 25m: restic 0.15+ checks that its lock still exists only "
+        "after 22m30s without a refresh, so a holder paused for less would run on without it.",
         "Locks",
     ),
     Setting(

@@ -1,8 +1,10 @@
 """Real, encrypted restic lock files, written the way restic writes them, to give a lock a past.
 
 Only a lock's age cannot be produced by a real process in test time (restic takes the time
-from the wall clock). Everything else in a crafted lock (hostname, PID) comes from a real
-process, typically one that was SIGKILLed. restic's format: the repository key is unlocked
+from the wall clock), nor can a long watch of it by the helper: `seen_since` gives the
+helper's own record of a lock an earlier first sighting, a clock seam. Everything else in a
+crafted lock (hostname, PID) comes from a real process, typically one that was SIGKILLed.
+restic's format: the repository key is unlocked
 with scrypt from the password; a file is IV (16) || AES-256-CTR(plaintext) || Poly1305-AES
 MAC (16) over the ciphertext; its name is the SHA-256 of those bytes. Format 2 repositories
 accept plain JSON as the plaintext of a lock.
@@ -13,11 +15,14 @@ import functools
 import hashlib
 import json
 import os
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.poly1305 import Poly1305
+
+from helper.locks import observations
 
 
 def _mac(mac_key: bytes, mac_r: bytes, nonce: bytes, ciphertext: bytes) -> bytes:
@@ -89,3 +94,16 @@ def backdate(repository: Path, password: str, lock_id: str, document: dict, age_
     new_id = write_lock(repository, password, {**document, "time": lock_time(age_seconds)})
     (repository / "locks" / lock_id).unlink()
     return new_id
+
+
+def seen_since(environment: dict, lock_id: str, seconds_ago: float) -> None:
+    """Make the helper's record in LOCK_DIR say it first saw `lock_id` `seconds_ago` by its own
+    clock, as if it had watched the lock that long (the helper fills in the rest itself)."""
+    Path(environment["LOCK_DIR"]).mkdir(parents=True, exist_ok=True)
+    seen = observations.load(environment["LOCK_DIR"], environment["RESTIC_REPOSITORY"])
+    first_seen = time.time() - seconds_ago
+    seen.entries.setdefault(lock_id, {})["first_seen"] = first_seen
+    seen.changed = True
+    observations.save(seen)
+    again = observations.load(environment["LOCK_DIR"], environment["RESTIC_REPOSITORY"])
+    assert again.entries[lock_id]["first_seen"] <= first_seen, "the sighting was not written"

@@ -4,7 +4,17 @@ import pytest
 
 from helper.locks.plan import JudgedLock, plan_removal, refusals, restic_removes
 from helper.locks.repository import Blocker, blocker_from, parse_time
-from helper.locks.verdict import LIVE, STALE, UNKNOWN, Holder, LockRecord, Sighting, Verdict, judge
+from helper.locks.verdict import (
+    LIVE,
+    MINIMUM_OBSERVATION_WINDOW,
+    STALE,
+    UNKNOWN,
+    Holder,
+    LockRecord,
+    Sighting,
+    Verdict,
+    judge,
+)
 from helper.outcome import classify
 from helper.restic import Completed
 
@@ -17,7 +27,7 @@ def lock(hostname=HERE, pid=4242, age=60.0, exclusive=False, lock_id="a" * 64) -
     return LockRecord(lock_id, hostname, pid, "root", None if age is None else NOW - age, exclusive)
 
 
-def verdict_of(record, holder=None, sighting=None, container=None, window=600.0) -> Verdict:
+def verdict_of(record, holder=None, sighting=None, container=None, window=25 * 60.0) -> Verdict:
     return judge(record, NOW, HERE, holder, sighting, container, window)
 
 
@@ -45,6 +55,15 @@ def test_same_host_lock_whose_pid_is_a_restic_started_later_is_stale():
 
 def test_same_host_lock_of_a_running_restic_is_live_even_past_30_minutes():
     assert verdict_of(lock(age=7200), RESTIC).verdict == LIVE
+
+
+def test_a_forward_clock_step_does_not_make_a_running_restic_look_like_a_reused_pid():
+    # The lock written at 12:00:00, then NTP stepped the clock 30 s forward: /proc's boot time
+    # moved with it, so the holder now seems to have started 29 s after its own lock.
+    stepped = Holder("alive", is_restic=True, name="restic", started_at=NOW - 600 + 29)
+    assert verdict_of(lock(age=600), stepped).verdict == LIVE
+    reused = Holder("alive", is_restic=True, name="restic", started_at=NOW - 600 + 120)
+    assert verdict_of(lock(age=600), reused).verdict == STALE
 
 
 def test_same_host_lock_whose_command_cannot_be_read_is_unknown():
@@ -75,21 +94,34 @@ def test_a_lock_time_in_the_future_is_never_stale_by_age(age):
 
 
 def test_another_hosts_lock_unchanged_across_the_window_is_stale():
-    watched = Sighting(first_seen=NOW - 700)
-    assert verdict_of(lock("host-a", age=15 * 60), sighting=watched).verdict == STALE
+    watched = Sighting(first_seen=NOW - 26 * 60)
+    assert verdict_of(lock("host-a", age=27 * 60), sighting=watched).verdict == STALE
     # Watched long enough, but a clock-skewed (future) time: the observation alone proves it.
     assert verdict_of(lock("host-a", age=-3600), sighting=watched).verdict == STALE
 
 
 def test_observation_shorter_than_the_window_proves_nothing():
     result = verdict_of(lock("host-a", age=15 * 60), sighting=Sighting(NOW - 300))
-    assert result.verdict == UNKNOWN and "observed for 5m00s of 10m00s" in result.reason
+    assert result.verdict == UNKNOWN and "observed for 5m00s of 25m00s" in result.reason
 
 
-def test_a_short_window_never_condemns_a_lock_younger_than_a_refresh():
-    # A tiny window (as tests use) still needs the lock unchanged for longer than a refresh.
-    result = verdict_of(lock("host-a", age=200), sighting=Sighting(NOW - 200), window=1)
-    assert result.verdict == LIVE
+def test_a_holder_paused_for_less_than_restics_refreshability_timeout_keeps_its_lock():
+    # Paused (SIGSTOP, docker pause) 24 minutes after its last refresh: on resuming, restic
+    # refreshes without looking for its old lock, so that lock must still be there.
+    paused = Sighting(first_seen=NOW - 24 * 60)
+    for window in (1.0, 600.0, 24 * 60.0):  # a shorter window than the minimum counts as the minimum
+        result = verdict_of(lock("host-a", age=24 * 60), sighting=paused, window=window)
+        assert result.verdict == UNKNOWN, window
+        assert "of 25m00s" in result.reason
+    assert MINIMUM_OBSERVATION_WINDOW > 22.5 * 60
+
+
+def test_a_lock_from_a_host_whose_clock_is_behind_is_not_condemned_by_its_age():
+    # A live lock written a minute ago by a host whose clock is 20 minutes behind looks 21
+    # minutes old; this helper has watched it for seconds. Only its own watch may prove it stale.
+    behind = lock("host-a", age=21 * 60)
+    for window in (1.0, 25 * 60.0):
+        assert verdict_of(behind, sighting=Sighting(NOW - 5), window=window).verdict == UNKNOWN
 
 
 def test_a_lock_that_replaced_its_holders_older_lock_is_live():
@@ -134,6 +166,19 @@ def test_restic_unlock_is_refused_when_its_sighup_would_hit_another_program():
         [judged(record, Holder("alive", is_restic=False, name="sleep"))], NOW, HERE, 0, True
     )
     assert direct.direct == ("a" * 64,) and not direct.left
+
+
+def test_restic_unlock_is_refused_for_a_live_lock_about_to_pass_30_minutes():
+    # A SIGSTOPped restic of this host: live, 29m30s old now, past 30 minutes by the time
+    # `restic unlock` has derived its key and listed the locks.
+    stopped = Holder("alive", is_restic=True, started_at=NOW - 3600)
+    almost = lock(age=30 * 60 - 30)
+    assert restic_removes(almost, NOW, HERE, stopped)
+    reasons = refusals([judged(almost, stopped)], NOW, HERE)
+    assert reasons and "restic would remove it, but it is live" in reasons[0]
+    assert not refusals([judged(lock(age=28 * 60), stopped)], NOW, HERE)
+    # Another host's lock in the same minute: unknown by the verdict, so no restic unlock either.
+    assert refusals([judged(lock("host-a", age=30 * 60 - 30))], NOW, HERE)
 
 
 def test_restic_unlock_is_refused_when_it_would_remove_a_live_lock():
