@@ -41,6 +41,7 @@ def worker_command(name: str) -> Callable[[list[str]], int]:
         lock_wait = options.lock_wait
         if lock_wait is None:
             lock_wait = loaded.schedule_lock_wait if options.scheduled else 0.0
+        options.lock_wait = lock_wait  # what the run was given, whatever its source
         return envelope.run(worker, options, loaded, problems, lock_wait)
 
     return command
@@ -51,6 +52,7 @@ def locked_run(argv: list[str]) -> int:
     from helper import envelope, settings
     from helper.locks import run_lock
     from helper.locks.budget import WaitBudget
+    from helper.masking import Masker
 
     parser = argparse.ArgumentParser(
         prog="locked_run",
@@ -72,6 +74,10 @@ def locked_run(argv: list[str]) -> int:
         return CONFIG_ERROR_EXIT_CODE
     if isinstance(lock, run_lock.Busy):
         return envelope.skip_busy(options.job, lock, loaded)
+    if lock.took_over_from:
+        masker = Masker.from_secrets(loaded.secrets)
+        sys.stderr.write(masker.mask(f"⚠️ locked_run: {lock.takeover_message()}") + "\n")
+        sys.stderr.flush()
     os.set_inheritable(lock.descriptor, True)
     os.environ[run_lock.HELD_LOCK_VARIABLE] = path
     try:

@@ -1,17 +1,44 @@
-"""One wait budget per run, shared by every lock the run waits for (seed 000: cumulative)."""
+"""One wait budget per run, shared by every lock the run waits for (seed 000: cumulative).
 
+The budget is a wall clock that runs while the run is held up by a lock and stops while it
+works: sleeping, polling the lock listing, inspecting, clearing stale locks and every restic
+attempt that ends in a lock conflict (restic's own `--retry-lock` wait included) all count.
+A backup's own work between its wait for the run lock and its inline forget's wait does not.
+"""
+
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
 @dataclass
 class WaitBudget:
-    """Seconds a run may still spend waiting for locks, across the run lock and restic's."""
+    """Seconds a run may spend waiting for locks, across the run lock and restic's."""
 
     total: float
-    spent: float = 0.0
+    clock: Callable[[], float] = time.monotonic
+    finished_waits: float = 0.0  # seconds of the waits already over
+    waiting_since: float | None = None  # when the current wait began (a `clock` reading)
+
+    @property
+    def spent(self) -> float:
+        current = 0.0 if self.waiting_since is None else self.clock() - self.waiting_since
+        return self.finished_waits + max(0.0, current)
 
     def remaining(self) -> float:
         return max(0.0, self.total - self.spent)
 
-    def charge(self, seconds: float) -> None:
-        self.spent += max(0.0, seconds)
+    def deadline(self) -> float:
+        """The `clock` reading at which the budget runs out if the run keeps waiting."""
+        return self.clock() + self.remaining()
+
+    def start(self, since: float | None = None) -> None:
+        """Start the clock, from `since` when the wait began earlier (a failed attempt). A run
+        given no lock wait never waits, and its lock_wait_seconds stay 0."""
+        if self.waiting_since is None and self.total > 0:
+            self.waiting_since = self.clock() if since is None else since
+
+    def stop(self) -> None:
+        if self.waiting_since is not None:
+            self.finished_waits += max(0.0, self.clock() - self.waiting_since)
+            self.waiting_since = None

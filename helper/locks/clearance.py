@@ -4,11 +4,14 @@ Plain `restic unlock` runs only when everything restic would remove is stale by 
 verdict and its SIGHUP probe can reach no live process other than restic; the inspection
 is repeated right before, since locks come and go. Stale locks it leaves (another host's
 lock proven by observation, a PID now owned by another program) are removed by id where
-the backend is reachable. `--remove-all` never happens here.
+the backend is reachable. `--remove-all` never happens here. After a removal,
+restic_locks.prom is written again from the locks that remain, so it never shows a removed lock.
 """
 
+import dataclasses
 from dataclasses import dataclass
 
+from helper.locks import lock_metrics
 from helper.locks.backend import LocalStore, RestStore
 from helper.locks.inspect import Inspection, Inspector
 from helper.locks.plan import RemovalPlan, plan_removal
@@ -81,6 +84,14 @@ def _log_removed(log: RunLog, inspection: Inspection, removed: set[str]) -> None
             )
 
 
+def _write_gauges(inspector: Inspector, inspection: Inspection, removed: set[str]) -> None:
+    remaining = tuple(lock for lock in inspection.locks if lock.record.lock_id not in removed)
+    settings = inspector.settings
+    lock_metrics.write(
+        dataclasses.replace(inspection, locks=remaining), settings.metrics_dir, settings.hostname
+    )
+
+
 def clear(
     inspector: Inspector,
     store: LocalStore | RestStore | None,
@@ -111,6 +122,8 @@ def clear(
         removed |= by_id
         methods += [f"by id ({store.kind})"] if by_id else []
     _log_removed(log, inspection, removed)
+    if removed:
+        _write_gauges(inspector, inspection, removed)
     left = tuple(lock_id for lock_id in plan.eligible if lock_id not in removed)
     ran_unlock = "restic unlock" in methods
     return Clearance(

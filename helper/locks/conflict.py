@@ -3,6 +3,7 @@ helper proves stale when the settings allow it, and say which lock blocked the r
 
 import dataclasses
 import io
+import time
 from dataclasses import dataclass, field
 
 from helper import restic as restic_module
@@ -105,15 +106,39 @@ class LockRetry:
             )
         return wake
 
-    def retry(self, arguments: tuple[str, ...], completed: Completed) -> Completed:
-        """Given a call that hit a lock, retry it while the settings and the budget allow."""
+    def attempt(self, arguments: tuple[str, ...]) -> Completed:
+        """Run the call again; the budget's clock stops while it runs, and counts it after all
+        when it met a lock once more."""
+        self.budget.stop()
+        began = self.budget.clock()
+        completed = self.restic.run(*arguments)
+        if completed.outcome.status is Status.LOCKED:
+            self.budget.start(began)
+        return completed
+
+    def retry(self, arguments: tuple[str, ...], completed: Completed, began: float) -> Completed:
+        """Given a call begun at `began` (a budget clock reading) that hit a lock, retry it while
+        the settings and the budget allow. Everything from `began` to the start of the attempt
+        that gets through is lock wait, the failed attempts and the inspections included."""
+        self.budget.start(began)
+        self.watch.since = time.monotonic()
+        try:
+            completed, blocker = self._retry(arguments, completed)
+        finally:
+            self.budget.stop()
+        if completed.outcome.status is not Status.LOCKED:
+            return completed
+        # Saying which lock blocked the run is not waiting for it: off the budget.
+        return annotate(completed, blocker, self.budget, self.verdict_on(blocker))
+
+    def _retry(self, arguments: tuple[str, ...], completed: Completed) -> tuple[Completed, Blocker | None]:
         blocker = None
         announced: set[str] = set()
         while completed.outcome.status is Status.LOCKED and not restic_module.interrupted():
             blocker = blocker_from(completed) or blocker
             if self.settings.lock_force_inactive and self.clear_stale():
                 self.log.info("🔁 retrying after removing stale locks")
-                completed = self.restic.run(*arguments)
+                completed = self.attempt(arguments)
                 continue
             if self.budget.remaining() <= 0:
                 break
@@ -122,14 +147,12 @@ class LockRetry:
                 outcome = Outcome(
                     Status.INTERRUPTED, 130, "interrupted while waiting for the repository lock"
                 )
-                return dataclasses.replace(completed, exit_code=130, outcome=outcome)
+                return dataclasses.replace(completed, exit_code=130, outcome=outcome), blocker
             if wake is waiting.Wake.BUDGET:
                 break
             if wake is not waiting.Wake.PROVABLE:
-                completed = self.restic.run(*arguments)
-        if completed.outcome.status is not Status.LOCKED:
-            return completed
-        return annotate(completed, blocker, self.budget, self.verdict_on(blocker))
+                completed = self.attempt(arguments)
+        return completed, blocker
 
 
 def annotate(

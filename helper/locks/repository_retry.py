@@ -27,6 +27,7 @@ def make_runner(
 
     def run_with_retry(*arguments: str) -> Completed:
         nonlocal retry
+        began = budget.clock()  # a call that meets a lock counts as lock wait, from its start
         completed = restic.run(*arguments)
         if completed.outcome.status is not Status.LOCKED or not lock_management_enabled(settings):
             return completed
@@ -34,7 +35,7 @@ def make_runner(
             from helper.locks import conflict
 
             retry = conflict.LockRetry(restic, settings, log, budget, conflict.make_watch(restic, settings))
-        return retry.retry(arguments, completed)
+        return retry.retry(arguments, completed, began)
 
     return run_with_retry
 

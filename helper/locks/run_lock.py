@@ -1,12 +1,23 @@
 """The local run lock (`locked_run`): one flock held for a whole run, hooks included, so a
-cron tick and a manual `docker exec` never overlap. Independent of restic's repository locks."""
+cron tick and a manual `docker exec` never overlap. Independent of restic's repository locks.
 
+The kernel drops an flock when its last descriptor closes, so a dead run never blocks the next
+one. The lock stays held after its recorded holder died only when a process that inherited the
+descriptor lives on (a command of `locked_run` that left a child behind). LOCK_FORCE_INACTIVE
+takes such a lock over by replacing the file: the straggler keeps the old, unlinked one.
+
+Every attempt runs under a second flock, the guard, held for a moment: taking the lock and
+writing its holder happen together, so a takeover always reads the record of the process that
+holds the lock, never one that has just finished or not yet written its own.
+"""
+
+import contextlib
 import fcntl
 import json
 import os
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -18,6 +29,7 @@ from helper.locks.process import process_state
 HELD_LOCK_VARIABLE = "RESTIC_HELPER_HELD_LOCK"
 POLL_SECONDS = 0.1
 RUN_LOCK_NAME = "run.lock"
+GUARD_SUFFIX = ".guard"
 
 
 @dataclass
@@ -29,8 +41,17 @@ class RunLock:
 
     def release(self) -> None:
         if self.descriptor is not None:
+            # Emptied while still held, so the record never names a run that has finished.
+            with contextlib.suppress(OSError):
+                os.ftruncate(self.descriptor, 0)
             os.close(self.descriptor)
             self.descriptor = None
+
+    def takeover_message(self) -> str:
+        return (
+            f"took over the run lock {self.path} from {self.took_over_from}, "
+            "whose process is gone (LOCK_FORCE_INACTIVE)"
+        )
 
 
 @dataclass(frozen=True)
@@ -47,14 +68,44 @@ def read_holder(path: Path) -> dict:
         return {}
 
 
-def _try_lock(path: Path) -> int | None:
-    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+def guard_path(path: Path) -> Path:
+    return path.with_name(path.name + GUARD_SUFFIX)
+
+
+@contextlib.contextmanager
+def _guard(path: Path) -> Iterator[None]:
+    """Hold the guard of `path`: only our own attempts take it, each for a moment, never across
+    a fork (the descriptor is not inherited), so waiting for it is brief."""
+    descriptor = os.open(guard_path(path), os.O_RDWR | os.O_CREAT, 0o666)
     try:
-        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
         os.close(descriptor)
-        return None
-    return descriptor
+
+
+def _names_the_same_file(path: Path, descriptor: int) -> bool:
+    try:
+        on_disk = os.stat(path)
+    except FileNotFoundError:
+        return False
+    opened = os.fstat(descriptor)
+    return (on_disk.st_dev, on_disk.st_ino) == (opened.st_dev, opened.st_ino)
+
+
+def _try_lock(path: Path) -> int | None:
+    """Lock the file at `path` without blocking; None when it is busy. A file replaced between
+    the open and the flock (by a takeover, or by hand) is not the lock any more: try again."""
+    while True:
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(descriptor)
+            return None
+        if _names_the_same_file(path, descriptor):
+            return descriptor
+        os.close(descriptor)
 
 
 def _record_holder(descriptor: int, job: str) -> None:
@@ -75,10 +126,21 @@ def _holder_is_gone(holder: dict) -> bool:
     return process_state(holder["pid"]) != "alive"
 
 
-def _take_over(path: Path) -> int | None:
-    """Replace a lock file whose holder is gone; a straggler keeps only the unlinked inode."""
-    path.unlink(missing_ok=True)
-    return _try_lock(path)
+def _attempt(path: Path, job: str, force_inactive: bool) -> RunLock | None:
+    """Take the lock (over, when allowed and its holder is gone) and record us; None when busy."""
+    with _guard(path):
+        descriptor = _try_lock(path)
+        took_over_from = None
+        if descriptor is None and force_inactive:
+            holder = read_holder(path)
+            if _holder_is_gone(holder):
+                path.unlink(missing_ok=True)
+                descriptor = _try_lock(path)
+                took_over_from = holder
+        if descriptor is None:
+            return None
+        _record_holder(descriptor, job)
+        return RunLock(path, descriptor, took_over_from)
 
 
 def acquire(
@@ -93,25 +155,19 @@ def acquire(
     if os.environ.get(HELD_LOCK_VARIABLE) == str(path):
         return RunLock(path, None)
     path.parent.mkdir(parents=True, exist_ok=True)
-    started = time.monotonic()
-    while True:
-        descriptor = _try_lock(path)
-        took_over_from = None
-        if descriptor is None and force_inactive:
-            holder = read_holder(path)
-            if _holder_is_gone(holder):
-                descriptor = _take_over(path)
-                took_over_from = holder
-        if descriptor is not None:
-            waited = time.monotonic() - started
-            budget.charge(waited)
-            _record_holder(descriptor, job)
-            return RunLock(path, descriptor, took_over_from, waited)
-        waited = time.monotonic() - started
-        if waited >= budget.remaining() or cancelled():
-            budget.charge(waited)
-            return Busy(path, read_holder(path), waited)
-        time.sleep(min(POLL_SECONDS, budget.remaining() - waited))
+    started = budget.clock()
+    try:
+        while True:
+            lock = _attempt(path, job, force_inactive)
+            if lock is not None:
+                lock.waited = budget.clock() - started
+                return lock
+            budget.start(started)
+            if budget.remaining() <= 0 or cancelled():
+                return Busy(path, read_holder(path), budget.clock() - started)
+            time.sleep(min(POLL_SECONDS, budget.remaining()))
+    finally:
+        budget.stop()
 
 
 def default_path(lock_dir: str) -> Path:

@@ -3,9 +3,10 @@
 restic's own `--retry-lock` backs off to 60 s steps, so a release is noticed up to a minute
 late. Instead the helper watches the lock listing: once a second where it reaches the
 backend itself (no key derivation needed), every 3 s through `restic list locks` (which
-takes no lock, but costs a key derivation) elsewhere. It wakes as soon as the lock restic
-named is gone, and otherwise every RESTIC_LOCK_RETRY_AFTER. The time spent is charged to
-the run's wait budget.
+takes no lock, but costs a key derivation) elsewhere. After the first minute of a wait it
+polls less often, up to five times slower, so an hour-long wait costs a few hundred listings
+instead of over a thousand. It wakes as soon as the lock restic named is gone, and otherwise
+every RESTIC_LOCK_RETRY_AFTER. The caller keeps the run's wait budget running meanwhile.
 """
 
 import time
@@ -20,6 +21,9 @@ from helper.locks.repository import Blocker
 
 POLL_DIRECT_SECONDS = 1.0
 POLL_RESTIC_SECONDS = 3.0
+# A release is most likely early (a backup finishing); later, the listing is asked less often.
+BACKOFF_AFTER_SECONDS = 60.0
+BACKOFF_LIMIT = 5.0
 # Sleeps are cut into slices so a SIGTERM is noticed quickly.
 SLICE_SECONDS = 0.2
 
@@ -43,6 +47,7 @@ class Watch:
     window: float
     clock: Callable[[], float] = time.time
     proven: set[str] = field(default_factory=set)  # blockers already reported as provable
+    since: float = field(default_factory=time.monotonic)  # when the current lock wait began
 
     def note(self, ids: set[str]) -> observations.Observations:
         """Record a listing in the sightings, which outlive this run; return them."""
@@ -51,6 +56,16 @@ class Watch:
         observations.note_ids(seen, ids, now)
         observations.save(seen)
         return seen
+
+
+def poll_interval(base: float, waited: float) -> float:
+    """Seconds between two listings, `waited` seconds into a lock wait: `base` for the first
+    minute, then growing with the wait, up to BACKOFF_LIMIT times `base`."""
+    return base * min(BACKOFF_LIMIT, max(1.0, waited / BACKOFF_AFTER_SECONDS))
+
+
+def next_poll_at(watch: Watch, now: float, retry_after: float) -> float:
+    return now + min(poll_interval(watch.poll_seconds, now - watch.since), retry_after)
 
 
 def released(blocker: Blocker | None, baseline: set[str] | None, ids: set[str]) -> bool:
@@ -81,29 +96,25 @@ def wait_for_release(
     started = time.monotonic()
     deadline = started + budget.remaining()
     retry_at = started + retry_after
-    poll = min(watch.poll_seconds, retry_after)
-    next_poll = started + poll
+    next_poll = next_poll_at(watch, started, retry_after)
     baseline = None
-    try:
-        while True:
-            now = time.monotonic()
-            if restic_module.interrupted():
-                return Wake.INTERRUPTED
-            if now >= deadline:
-                return Wake.BUDGET
-            if now >= retry_at:
-                return Wake.RETRY
-            if now >= next_poll:
-                ids = watch.list_ids()
-                next_poll = time.monotonic() + poll
-                if ids is not None:
-                    seen = watch.note(ids)
-                    if released(blocker, baseline, ids):
-                        return Wake.RELEASED
-                    if force_inactive and provable(watch, blocker, ids, seen):
-                        return Wake.PROVABLE
-                    baseline = ids if baseline is None else baseline
-                continue
-            time.sleep(max(0.0, min(SLICE_SECONDS, next_poll - now, deadline - now, retry_at - now)))
-    finally:
-        budget.charge(time.monotonic() - started)
+    while True:
+        now = time.monotonic()
+        if restic_module.interrupted():
+            return Wake.INTERRUPTED
+        if now >= deadline:
+            return Wake.BUDGET
+        if now >= retry_at:
+            return Wake.RETRY
+        if now >= next_poll:
+            ids = watch.list_ids()
+            next_poll = next_poll_at(watch, time.monotonic(), retry_after)
+            if ids is not None:
+                seen = watch.note(ids)
+                if released(blocker, baseline, ids):
+                    return Wake.RELEASED
+                if force_inactive and provable(watch, blocker, ids, seen):
+                    return Wake.PROVABLE
+                baseline = ids if baseline is None else baseline
+            continue
+        time.sleep(max(0.0, min(SLICE_SECONDS, next_poll - now, deadline - now, retry_at - now)))

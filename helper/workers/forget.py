@@ -2,9 +2,12 @@
 
 Exit 11 means another host holds the exclusive lock: a skip (exit 0, status "skipped",
 `restic_exit_code` 11), never a reason to unlock. Retention catches up on the next run.
+A run given a lock wait that is spent without the lock ends `locked` (exit 11) instead: it
+was asked to wait for the lock, and that failure must not be silent.
 """
 
-from helper.outcome import Outcome, Status
+from helper.locks.repository_retry import lock_management_enabled
+from helper.outcome import EXIT_OK, Status, outcome_for
 from helper.restic import Completed
 from helper.workers.context import RunContext, WorkerReport, config_error, report_from
 
@@ -31,7 +34,7 @@ def summarise(completed: Completed) -> dict:
     """Count kept and removed snapshots from forget's JSON (empty output: nothing matched)."""
     groups = next((m["items"] for m in completed.messages if m.get("message_type") == "list"), None)
     if groups is None:
-        kept = removed = 0 if completed.exit_code == 0 else None
+        kept = removed = 0 if completed.exit_code == EXIT_OK else None
     else:
         kept = sum(len(group.get("keep") or []) for group in groups)
         removed = sum(len(group.get("remove") or []) for group in groups)
@@ -43,7 +46,7 @@ def forget(context: RunContext) -> tuple[Completed, dict]:
     completed = context.run_restic(*build_command(context.settings.restic_forget_args))
     summary = summarise(completed)
     # With --json restic prints nothing readable, so the log says what the policy did.
-    if completed.exit_code == 0:
+    if completed.exit_code == EXIT_OK:
         removed = [
             snapshot.get("short_id") or str(snapshot.get("id"))[:8]
             for message in completed.messages
@@ -58,13 +61,22 @@ def forget(context: RunContext) -> tuple[Completed, dict]:
     return completed, summary
 
 
+def waited_for_the_lock(context: RunContext) -> bool:
+    """Whether this run was given a lock wait (--lock-wait, or SCHEDULE_LOCK_WAIT when scheduled)
+    that covers repository locks."""
+    lock_wait = getattr(context.options, "lock_wait", None) or 0.0
+    return lock_wait > 0 and lock_management_enabled(context.settings)
+
+
 def run(context: RunContext) -> WorkerReport:
     if not context.settings.restic_forget_args:
         context.log.error(NO_POLICY)
         return config_error(NO_POLICY)
     completed, extras = forget(context)
     extras["restic_exit_code"] = completed.exit_code
+    if completed.outcome.status is Status.LOCKED and waited_for_the_lock(context):
+        return report_from(completed, extras)
     if completed.outcome.status is Status.LOCKED:
         context.log.info("⏭ " + SKIPPED_LOCKED)
-        return WorkerReport(Outcome(Status.SKIPPED, 0, SKIPPED_LOCKED), extras)
+        return WorkerReport(outcome_for(Status.SKIPPED, SKIPPED_LOCKED), extras)
     return report_from(completed, extras)

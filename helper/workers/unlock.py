@@ -12,9 +12,8 @@ import sys
 
 from helper.locks import backend, clearance
 from helper.locks.inspect import Inspection, Inspector, table
-from helper.locks.repository import list_lock_ids
 from helper.locks.verdict import STALE
-from helper.outcome import Outcome, Status
+from helper.outcome import Status, outcome_for
 from helper.workers.context import RunContext, WorkerReport, report_from
 
 NAME = "unlock"
@@ -48,12 +47,18 @@ def add_arguments(parser) -> None:
         "--json",
         action="store_true",
         help="print the locks as JSON on stdout (id, hostname, pid, age_seconds, exclusive, "
-        "verdict, reason); the log goes to stderr",
+        "verdict, reason, removed), or an object with the error when they cannot be listed; "
+        "the log goes to stderr",
     )
 
 
 def build_command(remove_all: bool) -> tuple[str, ...]:
     return ("unlock", *(("--remove-all",) if remove_all else ()))
+
+
+def print_json(context: RunContext, document: object) -> None:
+    sys.stdout.write(context.log.masker.mask(json.dumps(document, indent=2)) + "\n")
+    sys.stdout.flush()
 
 
 def show(context: RunContext, inspection: Inspection, removed: set[str] | None) -> list[dict]:
@@ -64,19 +69,35 @@ def show(context: RunContext, inspection: Inspection, removed: set[str] | None) 
         for document in documents:
             document["removed"] = document["id"] in removed
     if context.options.json:
-        sys.stdout.write(context.log.masker.mask(json.dumps(documents, indent=2)) + "\n")
-        sys.stdout.flush()
+        print_json(context, documents)
     return documents
 
 
-def remove_all(context: RunContext, inspection: Inspection, extras: dict) -> WorkerReport:
+def show_failure(context: RunContext, report: WorkerReport) -> WorkerReport:
+    """With --json, say on stdout why there is no list of locks: an object, not a list."""
+    if context.options.json:
+        outcome = report.outcome
+        print_json(context, {"error": report.error, "exit_code": outcome.exit_code, "locks": None})
+    return report
+
+
+def inspect_after(context: RunContext, inspector: Inspector, extras: dict) -> Inspection | None:
+    """Inspect once more: the locks left, and restic_locks.prom without the ones removed."""
+    after, _ = inspector.inspect()
+    extras["locks_after"] = None if after is None else len(after.locks)
+    context.log.info(f"🔓 locks after: {extras['locks_after'] if after is not None else 'unknown'}")
+    return after
+
+
+def remove_all(
+    context: RunContext, inspector: Inspector, inspection: Inspection, extras: dict
+) -> WorkerReport:
     kept = [lock for lock in inspection.locks if lock.verdict.verdict != STALE]
     if kept:
         context.log.warning(f"--remove-all: also removing {len(kept)} lock(s) not proven stale")
     completed = context.restic.run(*build_command(True))
-    after, _ = list_lock_ids(context.restic)
-    extras["locks_after"] = None if after is None else len(after)
-    gone = inspection.ids - (set(after) if after is not None else inspection.ids)
+    after = inspect_after(context, inspector, extras)
+    gone = inspection.ids - (after.ids if after is not None else inspection.ids)
     extras.update(removed=sorted(gone), locks_removed=len(gone), method="restic unlock --remove-all")
     extras["locks"] = show(context, inspection, gone)
     return report_from(completed, extras)
@@ -90,7 +111,7 @@ def run(context: RunContext) -> WorkerReport:
     inspection, listing = inspector.inspect()
     if inspection is None:
         log.info("🔒 locks before: unknown")
-        return report_from(listing, extras)
+        return show_failure(context, report_from(listing, extras))
     extras["locks_before"] = len(inspection.locks)
     extras["locks_stale"] = sum(lock.verdict.verdict == STALE for lock in inspection.locks)
     log.info(f"🔒 locks before: {len(inspection.locks)} (this host: {inspection.hostname})")
@@ -102,20 +123,18 @@ def run(context: RunContext) -> WorkerReport:
         )
         return report_from(listing, extras)
     if options.remove_all:
-        return remove_all(context, inspection, extras)
+        return remove_all(context, inspector, inspection, extras)
     store = backend.open_store(context.settings.restic_repository, context.restic.environment)
     result = clearance.clear(inspector, store, log, inspection, 0.0, unlock_when_safe=True)
-    after, _ = list_lock_ids(context.restic)
-    extras["locks_after"] = None if after is None else len(after)
+    inspect_after(context, inspector, extras)
     extras.update(removed=list(result.removed), locks_removed=len(result.removed))
     extras.update(
         method=" + ".join(result.methods) or None, locks=show(context, inspection, set(result.removed))
     )
-    log.info(f"🔓 locks after: {extras['locks_after'] if after is not None else 'unknown'}")
     if result.refusals and not result.ran_unlock:
         log.warning("not running restic unlock: " + "; ".join(result.refusals))
     if result.left:
         message = result.explanation()
         log.warning(message)
-        return WorkerReport(Outcome(Status.WARNING, 3, message), extras, message)
+        return WorkerReport(outcome_for(Status.WARNING, message), extras, message)
     return report_from(listing, extras)

@@ -1,6 +1,8 @@
 """`locked_run <job> <lockfile> <command…>` and the run lock that manual runs share."""
 
 import json
+import os
+import signal
 
 from tests.core.conftest import HELPER, lock_held_by_sleep, output, read_metrics, run_lock
 
@@ -87,3 +89,20 @@ def test_a_skip_whose_counter_cannot_be_written_still_exits_0(sandbox):
     assert "skipped: previous run still active" in completed.stdout
     assert "metrics reporter failed" in completed.stdout
     assert "Traceback" not in output(completed)
+
+
+def test_a_takeover_by_locked_run_is_logged(sandbox):
+    # The command of a locked_run left a child behind that inherited the lock: the recorded
+    # holder is gone, the lock is still held.
+    path = str(run_lock(sandbox))
+    left = sandbox.helper("locked_run", "backup", path, "sh", "-c", "sleep 60 >/dev/null 2>&1 & echo $!")
+    straggler = int(left.stdout.split()[-1])
+    try:
+        skipped = sandbox.helper("locked_run", "backup", path, "true")
+        assert "backup skipped: previous run still active" in skipped.stdout
+        completed = sandbox.helper("locked_run", "backup", path, "true", LOCK_FORCE_INACTIVE="ON")
+    finally:
+        os.kill(straggler, signal.SIGKILL)
+    assert completed.returncode == 0, output(completed)
+    assert f"took over the run lock {path} from" in completed.stderr
+    assert "whose process is gone (LOCK_FORCE_INACTIVE)" in completed.stderr

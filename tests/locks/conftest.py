@@ -8,6 +8,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -238,6 +239,38 @@ def first_start_after(shared, name: str, command: str, moment: float) -> float:
     ]
     assert starts, f"{name} never ran {command} after the release"
     return starts[0] - moment
+
+
+@dataclass
+class TimedOutput:
+    """A running helper's stdout, read as it comes, each line with the wall time it arrived
+    (the helper flushes its console after every line)."""
+
+    process: subprocess.Popen
+    lines: list[tuple[float, str]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            self.lines.append((time.time(), line))
+
+    def finish(self, timeout: float = 120) -> str:
+        """Wait for the process; return all its output."""
+        self.process.wait(timeout=timeout)
+        self.reader.join(timeout=10)
+        return "".join(line for _, line in self.lines) + self.process.stderr.read()
+
+    def has(self, marker: str) -> bool:
+        return any(marker in line for _, line in self.lines)
+
+    def moment_of(self, marker: str) -> float:
+        """Return when the first line holding `marker` arrived."""
+        moments = [moment for moment, line in self.lines if marker in line]
+        assert moments, f"no line with {marker!r} in:\n" + "".join(line for _, line in self.lines)
+        return moments[0]
 
 
 def output(completed) -> str:

@@ -1,5 +1,6 @@
 """The run lock: one local lock for a whole run (hooks and restic calls included), its recorded
-holder, LOCK_FORCE_INACTIVE's takeover of a lock whose holder is gone, and the lock wait."""
+holder, LOCK_FORCE_INACTIVE's takeover of a lock whose holder is gone, the races around a
+takeover, and the lock wait."""
 
 import json
 import os
@@ -28,6 +29,29 @@ child = subprocess.Popen(
     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
 )
 print(child.pid)
+"""
+# Holds the guard of the run lock (as a run does while it takes the lock and records itself)
+# until the gate file appears; with a record given, it is half-way through taking the lock:
+# flocked, with the record of a run that has finished still in the file.
+MID_ACQUIRE = """
+import fcntl, json, os, pathlib, socket, sys, time
+path, gate, record = sys.argv[1], pathlib.Path(sys.argv[2]), sys.argv[3]
+guard = os.open(path + ".guard", os.O_RDWR | os.O_CREAT)
+fcntl.flock(guard, fcntl.LOCK_EX)
+if record:
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT)
+    fcntl.flock(descriptor, fcntl.LOCK_EX)
+    os.ftruncate(descriptor, 0)
+    os.write(descriptor, record.encode())
+print("ready", flush=True)
+while not gate.exists():
+    time.sleep(0.02)
+if record:
+    holder = {"pid": os.getpid(), "hostname": socket.gethostname(), "job": "prune"}
+    os.ftruncate(descriptor, 0)
+    os.pwrite(descriptor, json.dumps(holder).encode(), 0)
+os.close(guard)
+time.sleep(60)
 """
 
 
@@ -78,6 +102,8 @@ def test_the_holder_is_recorded_and_the_lock_spans_the_hooks(sandbox):
     assert run.returncode == 0, stdout + stderr
     # The post-hook still ran under the lock, with the same holder.
     assert json.loads((sandbox.hooks_dir / "post-holder.json").read_text())["pid"] == run.pid
+    # Released, the record is emptied: it never names a run that has finished.
+    assert run_lock_path(sandbox).read_text() == ""
 
 
 @pytest.fixture
@@ -99,7 +125,81 @@ def test_a_lock_whose_holder_is_gone_blocks_until_force_inactive_takes_it_over(s
     assert sandbox.last_json("backup")["status"] == "ok"
     log = log_text(sandbox, "backup")
     assert "took over the run lock" in log and "whose process is gone (LOCK_FORCE_INACTIVE)" in log
-    assert json.loads(orphaned_lock.read_text())["pid"] != os.getpid()
+    # The straggler kept the old file; the new one was released and emptied.
+    assert orphaned_lock.read_text() == ""
+
+
+def opened_by(pid: int, path: Path) -> bool:
+    """Whether process `pid` has `path` open (a run blocked on the guard has)."""
+    try:
+        links = [os.readlink(entry) for entry in Path(f"/proc/{pid}/fd").iterdir()]
+    except OSError:
+        return False
+    return str(path) in links
+
+
+def start_mid_acquire(sandbox, gate: Path, record: dict | None) -> subprocess.Popen:
+    path = run_lock_path(sandbox)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    arguments = [str(path), str(gate), json.dumps(record) if record else ""]
+    process = subprocess.Popen(
+        [sys.executable, "-c", MID_ACQUIRE, *arguments], stdout=subprocess.PIPE, text=True
+    )
+    assert process.stdout.readline() == "ready\n"
+    return process
+
+
+def finished_pid() -> int:
+    process = subprocess.Popen(["true"])
+    process.wait()
+    return process.pid
+
+
+def test_a_takeover_never_reads_the_record_of_a_run_taking_the_lock(sandbox):
+    # A run has just flocked the lock and not yet written its record: the file still names a
+    # finished run. A waiter with LOCK_FORCE_INACTIVE must see the new holder, not take over.
+    gate = sandbox.root / "gate"
+    finished = {"pid": finished_pid(), "hostname": socket.gethostname(), "job": "backup"}
+    taking = start_mid_acquire(sandbox, gate, finished)
+    try:
+        waiter = start(sandbox, "backup", LOCK_FORCE_INACTIVE="ON")
+        guard = run_lock_path(sandbox).with_name("run.lock.guard")
+        wait_until(lambda: opened_by(waiter.pid, guard), message="the waiter at the guard")
+        gate.touch()
+        stdout, stderr = waiter.communicate(timeout=60)
+    finally:
+        taking.kill()
+        taking.wait()
+    assert waiter.returncode == 0, stdout + stderr
+    assert "backup skipped: previous run still active" in stdout
+    assert f"held by pid {taking.pid} (prune)" in stdout
+    assert not (sandbox.log_dir / "last-backup.json").exists()
+
+
+def test_two_runs_taking_over_the_same_lock_never_both_run(sandbox, orphaned_lock):
+    # Both runs find the holder gone at the same moment: one takes the lock over, and the
+    # other then sees that one as the live holder and is skipped, instead of replacing it.
+    gate, hook_gate = sandbox.root / "gate", sandbox.root / "hook-gate"
+    sandbox.hook("pre-backup.sh", 'echo "$PPID" >> "$HOOKS_DIR/ran"\n' + gated(hook_gate))
+    guard_holder = start_mid_acquire(sandbox, gate, None)
+    runs = [start(sandbox, "backup", LOCK_FORCE_INACTIVE="ON") for _ in range(2)]
+    guard = run_lock_path(sandbox).with_name("run.lock.guard")
+    try:
+        wait_until(lambda: all(opened_by(run.pid, guard) for run in runs), message="both at the guard")
+        gate.touch()
+        wait_until(lambda: any(run.poll() is not None for run in runs), message="one run skipped")
+        (skipped,) = [run for run in runs if run.poll() is not None]
+        (taker,) = [run for run in runs if run is not skipped]
+        assert "backup skipped: previous run still active" in skipped.stdout.read()
+        assert json.loads(orphaned_lock.read_text())["pid"] == taker.pid
+    finally:
+        hook_gate.touch()
+        guard_holder.kill()
+        guard_holder.wait()
+    stdout, stderr = taker.communicate(timeout=60)
+    assert taker.returncode == 0, stdout + stderr
+    assert "took over the run lock" in stdout
+    assert (sandbox.hooks_dir / "ran").read_text().split() == [str(taker.pid)]
 
 
 def test_force_inactive_never_takes_a_lock_from_a_live_holder(sandbox):

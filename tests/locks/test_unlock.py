@@ -74,6 +74,25 @@ def test_unlock_removes_exactly_the_stale_locks_with_plain_restic_unlock(shared)
         read_metrics(shared.sandbox.metrics_dir / "restic_unlock.prom")["restic_unlock_last_locks_removed"]
         == 2
     )
+    # The lock gauges describe the repository after the removal: only host-a's live lock.
+    gauges = read_metrics(shared.sandbox.metrics_dir / "restic_locks.prom")
+    assert (gauges["restic_locks_total"], gauges["restic_locks_stale"]) == (1, 0)
+    assert gauges["restic_locks_exclusive"] == 0
+    assert gauges["restic_lock_oldest_age_seconds"] < 60
+
+
+@pytest.mark.slow
+def test_an_automatic_clearance_leaves_lock_gauges_without_the_removed_lock(shared):
+    # A killed backup of this host left its lock; prune meets it, LOCK_FORCE_INACTIVE removes
+    # it, and restic_locks.prom must not go on showing it.
+    dead = shared.hold("host-b")
+    dead.kill()
+    completed = shared.helper("host-b", "prune", LOCK_FORCE_INACTIVE="ON", RESTIC_STALE_LOCK_AGE="1s")
+    assert completed.returncode == 0, output(completed)
+    assert "removed stale lock" in completed.stdout
+    assert shared.locks() == set()
+    gauges = read_metrics(shared.sandbox.metrics_dir / "restic_locks.prom")
+    assert (gauges["restic_locks_total"], gauges["restic_locks_stale"]) == (0, 0)
 
 
 @pytest.mark.slow
@@ -96,3 +115,12 @@ def test_a_lock_that_cannot_be_read_is_unknown_and_kept(shared):
     assert (lock["id"], lock["verdict"], lock["removed"]) == (lock_id, "unknown", False)
     assert shared.locks() == {lock_id}
     assert "cannot be read" in log_text(shared.sandbox, "unlock")
+
+
+def test_json_says_why_when_the_locks_cannot_be_listed(shared):
+    completed = shared.helper("host-b", "unlock", "--json", RESTIC_PASSWORD="not-the-password")
+    assert completed.returncode == 12, output(completed)
+    document = json.loads(completed.stdout)  # an object, not the list of locks
+    assert document["exit_code"] == 12 and document["locks"] is None
+    assert "wrong password" in document["error"]
+    assert shared.last_json("unlock")["error"] == document["error"]
