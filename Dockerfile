@@ -45,7 +45,7 @@ RUN pip install --no-deps --no-build-isolation --no-cache-dir --break-system-pac
 FROM runtime
 # /bin is a symlink to /usr/bin on trixie, so the executables are /bin/* too.
 COPY --from=build /staging/ /
-ARG RELEASE=unknown SOURCE=""
-LABEL org.opencontainers.image.version="$RELEASE" \
-      org.opencontainers.image.source="$SOURCE"
+ARG RELEASE=unknown
+# scripts/build-image adds the created, revision and source labels when it knows them.
+LABEL org.opencontainers.image.version="$RELEASE"
 ENV RESTIC_BACKUP_HELPER_RELEASE=$RELEASE

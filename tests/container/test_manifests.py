@@ -192,6 +192,15 @@ def test_compose_multihost_has_two_named_nodes_one_owner_and_a_rest_server() -> 
 
 
 @pytest.mark.parametrize("path", COMPOSE_FILES, ids=lambda path: path.name)
+def test_every_compose_service_of_the_image_can_build_it(path: Path) -> None:
+    # Without `build:`, compose pulls a missing image, and restic-helper is in no registry.
+    (compose,) = documents(path)
+    for name, service in compose["services"].items():
+        assert service["image"] == "restic-helper:latest", name
+        assert service.get("build") == ".", name
+
+
+@pytest.mark.parametrize("path", COMPOSE_FILES, ids=lambda path: path.name)
 def test_compose_files_pass_the_compose_cli_validation(path: Path) -> None:
     command = compose_command()
     if command is None:

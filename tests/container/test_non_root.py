@@ -1,11 +1,21 @@
 """The image under `user: "1234:0"`: a uid without a passwd entry, in group 0."""
 
 import pytest
+import yaml
 
-from tests.container.engine import PASSWORD, docker, state, wait_until
+from tests.container.engine import PASSWORD, ROOT, docker, state, wait_until
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 USER = "1234:0"
+
+
+def backed_up(container: str) -> bool:
+    """Whether a backup finished ok and its reporters are done: the textfile follows the JSON."""
+    completed = docker(
+        "exec", container, "sh", "-c", "cat /var/log/last-backup.json && test -s /metrics/restic_backup.prom",
+        check=False,
+    )  # fmt: skip
+    return completed.returncode == 0 and '"status": "ok"' in completed.stdout
 
 
 def test_non_root_container_initialises_backs_up_and_writes_logs_locks_cache_and_metrics(resources) -> None:
@@ -24,11 +34,7 @@ def test_non_root_container_initialises_backs_up_and_writes_logs_locks_cache_and
         },
     )  # fmt: skip
 
-    def backed_up() -> bool:
-        completed = docker("exec", container, "cat", "/var/log/last-backup.json", check=False)
-        return '"status": "ok"' in completed.stdout
-
-    wait_until(backed_up, 60, "a scheduled backup by uid 1234 to finish ok")
+    wait_until(lambda: backed_up(container), 60, "a scheduled backup by uid 1234 to finish ok")
     owners = docker(
         "exec", container, "sh", "-c",
         "stat -c '%u %n' /var/log/last-backup.json /var/log/backup-last.log /metrics/restic_backup.prom"
@@ -49,3 +55,19 @@ def test_non_root_container_initialises_backs_up_and_writes_logs_locks_cache_and
 
     docker("stop", "--time", "30", container, timeout=90)
     assert state(container)["ExitCode"] == 0
+
+
+def test_compose_example_runs_unchanged_as_non_root_on_fresh_named_volumes(resources, tmp_path) -> None:
+    # Only the user, the image and the pace change; the volumes are the example's, new.
+    service = {"image": resources.image, "user": USER, "environment": {"BACKUP_CRON": "*/3 * * * * *"}}
+    (tmp_path / "override.yml").write_text(yaml.safe_dump({"services": {"restic-helper": service}}))
+    project = resources.compose(ROOT / "compose.example.yml", tmp_path / "override.yml")
+    project("up", "--detach", "--no-build")
+    container = project.container("restic-helper")
+
+    wait_until(lambda: backed_up(container), 60, "a scheduled backup of the compose example as uid 1234")
+    owners = docker(
+        "exec", container, "stat", "-c", "%u", "/var/log/last-backup.json", "/metrics/restic_backup.prom",
+        "/mnt/restic/config",
+    ).stdout.split()  # fmt: skip
+    assert owners == ["1234"] * 3, owners
