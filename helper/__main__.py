@@ -2,7 +2,33 @@ import sys
 
 from helper.cli import main
 
+EXIT_INTERNAL_ERROR = 1
+
+
+def internal_error(error: Exception) -> int:
+    """No traceback reaches a user: one line naming the error and where it was raised."""
+    import traceback  # only this rare path needs it
+
+    frame = traceback.extract_tb(error.__traceback__)[-1]
+    line = f"restic-helper: internal error: {error!r} (at {frame.filename}:{frame.lineno}); please report it"
+    sys.stderr.write(masked(line) + "\n")
+    return EXIT_INTERNAL_ERROR
+
+
+def masked(text: str) -> str:
+    """The error may quote a secret; mask it if the settings can still be read."""
+    try:
+        from helper import settings
+        from helper.masking import Masker
+
+        return Masker.from_secrets(settings.load()[0].secrets).mask(text)
+    except Exception:  # noqa: BLE001 - a second failure must not hide the first
+        return text
+
+
 try:
     sys.exit(main(sys.argv[1:]))
 except KeyboardInterrupt:
     sys.exit(130)
+except Exception as error:  # noqa: BLE001 - the last resort, after every command's own handling
+    sys.exit(internal_error(error))

@@ -20,7 +20,24 @@ from helper.settings import CONFIG_ERROR_EXIT_CODE
 
 # The commands of helper.cli that the container's entrypoint runs itself rather than exec'ing.
 DIAGNOSTICS = frozenset({"config_check", "cron_list", "healthcheck", "scheduler"})
+# Where the image installs its executables: `/bin/forget` is the built-in worker, but
+# `/opt/x/forget` is the operator's own program and is exec'd.
+BUILT_IN_DIRECTORIES = ("/bin/", "/usr/bin/")
 EXIT_CANNOT_RUN = 127
+
+
+def command_name(word: str) -> str:
+    """Given the container's first argument, return the built-in command it names (`forget`,
+    `/bin/forget`, `config-check` -> `config_check`), or "" when it names none."""
+    for directory in BUILT_IN_DIRECTORIES:
+        word = word.removeprefix(directory)
+    return "" if "/" in word else word.replace("-", "_")
+
+
+def one_shot_worker(arguments: list[str]) -> str:
+    """Given the container's arguments, return the worker a one-shot run starts, or ""."""
+    name = command_name(arguments[0]) if arguments else ""
+    return name if name in workers.NAMES else ""
 
 
 def run_worker(name: str, arguments: list[str]) -> int:
@@ -49,7 +66,7 @@ def main(argv: list[str]) -> int:
             "usage: bin/entry [COMMAND [ARGUMENTS...]]\n\n" + textwrap.dedent(__doc__.split("\n", 2)[2])
         )
         return 0
-    name = os.path.basename(argv[0]).replace("-", "_")
+    name = command_name(argv[0])
     if name in workers.NAMES:
         return run_worker(name, argv[1:])
     if name in DIAGNOSTICS:

@@ -1,11 +1,11 @@
 """`cron-list [--json]`: the time zone, the current time, and for each job its expression, a
-plain-English description and its next fire times. Exit 2 when an expression is invalid."""
+plain-English description and its next fire times. Exit 2 on any configuration problem (an
+invalid expression, TZ or ENV_FILE, a job without what it needs): the scheduler would not start."""
 
 import argparse
 import json
 import sys
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 from helper.scheduler import config
 from helper.scheduler.describe import describe
@@ -17,7 +17,7 @@ SHOWN_FIRE_TIMES = 5
 
 def job_rows(plan: config.Plan, now: datetime) -> list[dict]:
     """Return one row per job, enabled or not, with its next fire times in TZ."""
-    zone = ZoneInfo(plan.settings.tz)
+    zone = plan.zone
     schedules = {schedule.job: schedule for schedule in plan.schedules}
     rows = []
     for job, variable in config.JOB_VARIABLES.items():
@@ -34,9 +34,19 @@ def job_rows(plan: config.Plan, now: datetime) -> list[dict]:
     return rows
 
 
-def print_text(zone_name: str, now: datetime, rows: list[dict]) -> None:
-    zone = ZoneInfo(zone_name)
-    lines = ["== Time zone ==", f"TZ   {zone_name}", f"now  {now.astimezone(zone):%Y-%m-%d %H:%M:%S %Z (%z)}"]
+def print_text(plan: config.Plan, now: datetime, rows: list[dict]) -> None:
+    zone_name, zone = plan.settings.tz, plan.zone
+    # A problem of a job is shown on its row; every other one (TZ, ENV_FILE, ...) comes first.
+    shown = {row.get("problem") for row in rows}
+    other_problems = [problem for problem in plan.problems if problem not in shown]
+    lines = [f"❌ {problem}" for problem in other_problems] + ([""] if other_problems else [])
+    if any(problem.startswith("TZ:") for problem in plan.problems):
+        zone_name += " (TZ is invalid; times are shown in this default)"
+    lines += [
+        "== Time zone ==",
+        f"TZ   {zone_name}",
+        f"now  {now.astimezone(zone):%Y-%m-%d %H:%M:%S %Z (%z)}",
+    ]
     lines += ["", "== Schedules =="]
     for row in rows:
         if "problem" in row:
@@ -54,7 +64,7 @@ def print_text(zone_name: str, now: datetime, rows: list[dict]) -> None:
 
 
 def main(argv: list[str]) -> int:
-    """Given `[--json]`, print the schedules and return 0, or 2 when one is invalid."""
+    """Given `[--json]`, print the schedules and every problem; return 0, or 2 on any problem."""
     parser = argparse.ArgumentParser(prog="cron-list", description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     options = parser.parse_args(argv)
@@ -62,9 +72,14 @@ def main(argv: list[str]) -> int:
     now = datetime.now(UTC)
     rows = job_rows(plan, now)
     if options.json:
-        document = {"time_zone": plan.settings.tz, "now": now.astimezone(plan.zone).isoformat(), "jobs": rows}
+        document = {
+            "ok": not plan.problems,
+            "errors": list(plan.problems),
+            "time_zone": plan.settings.tz,
+            "now": now.astimezone(plan.zone).isoformat(),
+            "jobs": rows,
+        }
         sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
     else:
-        print_text(plan.settings.tz, now, rows)
-    invalid = any("problem" in row for row in rows)
-    return CONFIG_ERROR_EXIT_CODE if invalid else 0
+        print_text(plan, now, rows)
+    return CONFIG_ERROR_EXIT_CODE if plan.problems else 0

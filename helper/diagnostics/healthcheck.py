@@ -1,6 +1,8 @@
-"""`healthcheck`: exit 0 when the scheduler is alive and keeps its promise to wake, else 1.
+"""`healthcheck`: exit 0 when the scheduler is running and keeps its promise to wake, else 1.
 
-Reads `$LOG_DIR/scheduler.json` only; it never runs restic. For the Dockerfile HEALTHCHECK.
+Reads `$LOG_DIR/scheduler.json` and `/proc/1/cmdline` only; it never runs restic. For the
+Dockerfile HEALTHCHECK, which also runs in one-shot containers (`docker run IMAGE prune`):
+those have no scheduler to watch and are healthy while their worker runs.
 """
 
 import argparse
@@ -9,12 +11,30 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from helper import settings
+from helper import entry, settings
 from helper.scheduler import heartbeat
 
 # How late the scheduler may be on its own promised wake-up before it counts as stuck.
 DEFAULT_SLACK_SECONDS = 120
 EXIT_UNHEALTHY = 1
+# The container's main process. With Docker's `init: true` it is docker-init, whose command
+# line still ends with the entrypoint and its arguments.
+CONTAINER_INIT_PID = 1
+ENTRY_WORDS = ("entry", "/bin/entry", "/usr/bin/entry")
+
+
+def one_shot_worker(pid: int = CONTAINER_INIT_PID) -> str:
+    """Return the worker that process `pid` runs as a one-shot container, or "" when it runs
+    the scheduler, something else, or cannot be read. A one-shot run writes no heartbeat, and
+    must not write one: a `logs` volume may be shared with a scheduler's container."""
+    try:
+        words = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+    except OSError:
+        return ""
+    start = next((index for index, word in enumerate(words) if word in ENTRY_WORDS), None)
+    if start is None:
+        return ""
+    return entry.one_shot_worker([word for word in words[start + 1 :] if word])
 
 
 def verdict(document: dict | None, now: float, slack_seconds: float) -> tuple[bool, str]:
@@ -26,15 +46,22 @@ def verdict(document: dict | None, now: float, slack_seconds: float) -> tuple[bo
         return False, f"the scheduler (pid {pid}) is not running"
     if heartbeat.process_start_ticks(pid) != document.get("process_start_ticks"):
         return False, f"pid {pid} is another process now; the scheduler is gone"
-    if document.get("state") == "stopped":
+    state = document.get("state")
+    if state == "stopped":
         return False, "the scheduler has stopped"
+    if state == "starting":
+        # Services that wait for "healthy" count on the repository being there by then.
+        return False, f"the scheduler (pid {pid}) is still starting: probing the repository"
     promised = document.get("next_wake_at")
     if promised:
-        late = now - datetime.fromisoformat(promised).timestamp()
+        try:
+            late = now - datetime.fromisoformat(promised).timestamp()
+        except (TypeError, ValueError):
+            return False, f"unreadable heartbeat: next_wake_at is {promised!r}"
         if late > slack_seconds:
             return False, f"the scheduler is {late:.0f}s late for its wake-up at {promised}"
     upcoming = f"next wake {promised}" if promised else "no job scheduled"
-    return True, f"scheduler pid {pid} is {document.get('state')}; {upcoming}"
+    return True, f"scheduler pid {pid} is {state}; {upcoming}"
 
 
 def main(argv: list[str]) -> int:
@@ -43,6 +70,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--heartbeat", type=Path, help="default: $LOG_DIR/scheduler.json")
     parser.add_argument("--slack", type=float, default=DEFAULT_SLACK_SECONDS, metavar="SECONDS")
     options = parser.parse_args(argv)
+    worker = one_shot_worker()
+    if worker:
+        sys.stdout.write(f"healthy: a one-shot {worker} run, no scheduler in this container\n")
+        return 0
     path = options.heartbeat or heartbeat.path_in(settings.load()[0].log_dir)
     healthy, reason = verdict(heartbeat.read(path), time.time(), options.slack)
     sys.stdout.write(f"{'healthy' if healthy else 'unhealthy'}: {reason}\n")

@@ -23,6 +23,14 @@ JOB_VARIABLES = {
 RELOADABLE = frozenset({*JOB_VARIABLES.values(), "TZ"})
 # How many fire times of the rarer job are checked when looking for two jobs due at once.
 COLLISION_HORIZON = 200
+# Shell-image variables that scheduled or set up something this image does not do. Set, they
+# are warned about rather than silently ignored.
+REMOVED_VARIABLES = {
+    "REPLICATE_CRON": "there is no replicate job; run rclone in a container of its own",
+    "SYNC_CRON": "there is no replicate (sync) job; run rclone in a container of its own",
+    "ROTATE_LOG_CRON": "there is no cron.log to rotate; the scheduler logs to stdout (docker logs)",
+    "NFS_TARGET": "nothing is mounted; mount the share as a volume on the repository path instead",
+}
 
 
 @dataclass(frozen=True)
@@ -90,6 +98,39 @@ def job_schedules(settings: Settings) -> tuple[list[Schedule], list[str]]:
     return schedules, problems
 
 
+def job_needs(settings: Settings, schedules: list[Schedule]) -> list[str]:
+    """Return a problem for each scheduled job whose every run would end in a configuration
+    error (exit 2), naming its schedule and the variable it lacks."""
+    scheduled = {schedule.job for schedule in schedules}
+    problems = []
+    if "backup" in scheduled and not settings.restic_tag:
+        problems.append(
+            "BACKUP_CRON: set, but RESTIC_TAG is empty, so every backup would exit 2 "
+            "(set a tag, or empty BACKUP_CRON)"
+        )
+    if "backup" in scheduled and not settings.backup_root_dir and not settings.restic_job_args:
+        problems.append(
+            "BACKUP_CRON: set, but neither BACKUP_ROOT_DIR nor RESTIC_JOB_ARGS names anything to "
+            "back up (set one, or empty BACKUP_CRON)"
+        )
+    if "forget" in scheduled and not settings.restic_forget_args:
+        problems.append(
+            "FORGET_CRON: set, but RESTIC_FORGET_ARGS is empty, so every forget would exit 2 and "
+            "backups skip their inline forget: nothing would ever be forgotten (set a policy such "
+            "as --keep-daily 7, or empty FORGET_CRON)"
+        )
+    return problems
+
+
+def removed_variable_warnings(environment: Mapping[str, str]) -> list[str]:
+    """Warn about each shell-image variable that is set but no longer does anything."""
+    return [
+        f"{name} is set but not supported: {reason} (see the differences from the shell image)"
+        for name, reason in REMOVED_VARIABLES.items()
+        if environment.get(name, "").strip()
+    ]
+
+
 def first_common_fire(times: dict[Schedule, list[datetime]], zone: ZoneInfo, pair) -> datetime | None:
     """Return the first instant both jobs fire at, checked over the rarer job's fire times."""
     rarer, other = sorted(pair, key=lambda schedule: times[schedule][-1])[::-1]
@@ -137,6 +178,7 @@ def load(base: Mapping[str, str] | None = None) -> Plan:
     loaded, setting_problems = settings_module.load(environment)
     problems += setting_problems
     schedules, cron_problems = job_schedules(loaded)
-    problems += cron_problems
+    problems += cron_problems + job_needs(loaded, schedules)
+    warnings += removed_variable_warnings(environment)
     warnings += schedule_warnings(schedules, ZoneInfo(loaded.tz), loaded.schedule_lock_wait)
     return Plan(loaded, environment, tuple(schedules), tuple(problems), tuple(warnings))

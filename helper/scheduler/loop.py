@@ -3,18 +3,25 @@ output, reap every zombie, reload on SIGHUP and drain on SIGTERM or SIGINT.
 
 No polling: one select() waits for the next fire time, a signal or a child's output.
 No backlog: a tick is dispatched once, when due; ticks that passed meanwhile are not replayed.
+A bug in here still ends with a drain: the workers get their SIGINT whatever happened.
 """
 
 import os
 import signal
 import time
+from collections.abc import Callable
+from pathlib import Path
 
+from helper.files import atomic_write_text
 from helper.scheduler import children, ticks
 from helper.scheduler.state import Loop, earliest, plan_jobs, write_heartbeat
 
 STOP_SIGNALS = frozenset({signal.SIGTERM, signal.SIGINT})
 CAUGHT_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGCHLD)
 EXIT_KILLED_WORKERS = 1
+EXIT_INTERNAL_ERROR = 1
+# In LOG_DIR: the traceback of an internal error, kept out of `docker logs`.
+TRACEBACK_FILE_NAME = "scheduler-traceback.log"
 
 
 def collect(loop: Loop, ready: list[int]) -> None:
@@ -48,7 +55,44 @@ def handle(loop: Loop, received: list[int]) -> None:
 
 
 def run(loop: Loop) -> int:
-    """Schedule until a stop signal; return the exit code after draining the workers."""
+    """Schedule until a stop signal; return the exit code after draining the workers, or 1
+    after an internal error, which is logged in one line and drains the workers as SIGTERM does."""
+    scheduled, _ = guarded(loop, schedule)
+    if not scheduled:
+        loop.state = "stopping"
+    drained, exit_code = guarded(loop, drain)
+    if not drained:  # never leave a worker behind, even when the drain itself failed
+        guarded(loop, kill_remaining)
+    exit_code = exit_code if scheduled and drained else EXIT_INTERNAL_ERROR
+    loop.say(f"stopped (exit {exit_code})")
+    return exit_code
+
+
+def guarded(loop: Loop, step: Callable[[Loop], int | None]) -> tuple[bool, int | None]:
+    """Run one step of the scheduler; return (True, its result), or (False, None) after
+    reporting an exception it raised."""
+    try:
+        return True, step(loop)
+    except Exception as error:  # noqa: BLE001 - PID 1 must go on to stop its workers
+        report_internal_error(loop, error)
+        return False, None
+
+
+def report_internal_error(loop: Loop, error: Exception) -> None:
+    """One masked line on stdout; the masked traceback goes to LOG_DIR."""
+    import traceback  # only this rare path needs it
+
+    path = Path(loop.plan.settings.log_dir) / TRACEBACK_FILE_NAME
+    try:
+        atomic_write_text(path, loop.console.masker.mask(traceback.format_exc()))
+        where = f"traceback in {path}"
+    except (OSError, ValueError) as write_error:
+        where = f"its traceback could not be written to {path}: {write_error}"
+    loop.say(f"❌ internal error: {error!r} ({where}); stopping")
+
+
+def schedule(loop: Loop) -> None:
+    """Start each due tick until a stop signal."""
     loop.signals.catch(CAUGHT_SIGNALS)
     children.become_subreaper()
     loop.jobs = plan_jobs(loop.plan.schedules, loop.plan.zone, loop.clock())
@@ -62,7 +106,6 @@ def run(loop: Loop) -> int:
         received, ready = loop.signals.wait(timeout, outputs)
         handle(loop, received)
         collect(loop, ready)
-    return drain(loop)
 
 
 def drain(loop: Loop) -> int:
@@ -86,7 +129,6 @@ def drain(loop: Loop) -> int:
     loop.orphans_reaped += children.reap(loop.children)
     loop.state = "stopped"
     write_heartbeat(loop)
-    loop.say(f"stopped (exit {exit_code})")
     return exit_code
 
 

@@ -10,12 +10,11 @@ from collections.abc import Callable
 
 from helper import restic
 from helper.masking import Masker
+from helper.outcome import EXIT_CANNOT_START, EXIT_REPOSITORY_MISSING, EXIT_WRONG_PASSWORD
 from helper.runlog import RunLog
 from helper.scheduler.console import Console
 from helper.settings import CONFIG_ERROR_EXIT_CODE, Settings
 
-EXIT_NO_REPOSITORY = 10
-EXIT_WRONG_PASSWORD = 12
 EXIT_UNREACHABLE = 1
 FIRST_RETRY_SECONDS = 1.0
 LONGEST_RETRY_SECONDS = 30.0
@@ -46,7 +45,7 @@ def run(
     while True:
         budget = max(SHORTEST_CALL_SECONDS, deadline - clock())
         completed = runner.run("--no-lock", "cat", "config", echo=False, timeout_seconds=budget)
-        outcome = answer(completed.exit_code, runner, log, repository)
+        outcome = answer(completed, runner, log, repository)
         if outcome is not RETRY:
             return outcome
         remaining = deadline - clock()
@@ -64,15 +63,22 @@ def run(
         delay = min(delay * 2, LONGEST_RETRY_SECONDS)
 
 
-def answer(exit_code: int, runner: restic.Restic, log: RunLog, repository: str) -> int | object | None:
-    """Given the exit code of `cat config`, return None (go on), an exit code, or RETRY."""
+def answer(
+    completed: restic.Completed, runner: restic.Restic, log: RunLog, repository: str
+) -> int | object | None:
+    """Given the result of `cat config`, return None (go on), an exit code, or RETRY."""
+    exit_code = completed.exit_code
     if restic.interrupted():
         log.info(STOPPED)
         return 0
     if exit_code == 0:
         log.info(f"✅ repository {repository} is reachable")
         return None
-    if exit_code == EXIT_NO_REPOSITORY:
+    if exit_code == EXIT_CANNOT_START:
+        # No retry brings a missing executable back.
+        log.error(f"RESTIC_BIN: {completed.outcome.hint}")
+        return CONFIG_ERROR_EXIT_CODE
+    if exit_code == EXIT_REPOSITORY_MISSING:
         return initialise(runner, log, repository)
     if exit_code == EXIT_WRONG_PASSWORD:
         log.error(

@@ -30,8 +30,34 @@ def announce(loop: Loop) -> None:
     loop.say(f"scheduler ready: {len(loop.jobs)} job(s), next fire {local(loop, wake) if wake else 'none'}")
 
 
+def running_child(loop: Loop, job: str) -> children.Child | None:
+    """Return the job's worker that has not exited yet, if any."""
+    return next((c for c in loop.children.values() if c.job == job and c.exit_code is None), None)
+
+
+def skip_overlap(loop: Loop, job: JobState, scheduled: datetime, previous: children.Child) -> None:
+    """The job's previous worker still runs (it may be waiting out SCHEDULE_LOCK_WAIT): start
+    nothing, so no waiting runs pile up, and log and count the skip as a busy run lock is."""
+    name = job.schedule.job
+    loop.say(
+        f"⏭ {name} skipped: previous run still active (pid {previous.pid}, the tick of "
+        f"{local(loop, previous.scheduled_for)}); the tick of {local(loop, scheduled)} is not replayed"
+    )
+    # Loaded on the first such skip only: counting is the one thing here that needs it.
+    from helper.report import metrics
+
+    try:
+        metrics.count_skip(name, loop.plan.settings)
+    except (OSError, ValueError) as error:  # a reporter never stops the scheduler
+        loop.say(f"⚠️ metrics reporter failed: {error}")
+
+
 def dispatch(loop: Loop, job: JobState, scheduled: datetime) -> None:
     """Start the job's worker for the tick scheduled at `scheduled` and track it."""
+    previous = running_child(loop, job.schedule.job)
+    if previous is not None:
+        skip_overlap(loop, job, scheduled, previous)
+        return
     try:
         child = children.spawn(job.schedule.job, loop.plan.environment, scheduled, loop.clock)
     except OSError as error:

@@ -3,7 +3,13 @@ its variable, warnings for schedules that never fire or collide, and the ENV_FIL
 
 from helper.scheduler import config
 
-BASE = {"RESTIC_PASSWORD": "secret-password", "RESTIC_REPOSITORY": "/tmp/nowhere", "TZ": "UTC"}
+BASE = {
+    "RESTIC_PASSWORD": "secret-password",
+    "RESTIC_REPOSITORY": "/tmp/nowhere",
+    "TZ": "UTC",
+    "BACKUP_ROOT_DIR": "/data",
+    "RESTIC_FORGET_ARGS": "--keep-last 3",
+}
 
 
 def load(**environment):
@@ -64,3 +70,30 @@ def test_env_file_problems_name_env_file(tmp_path):
     assert load(ENV_FILE=str(env_file)).problems == ("ENV_FILE: line 1 is not KEY=VALUE: 'BACKUP_CRON'",)
     missing = load(ENV_FILE=str(tmp_path / "missing.env")).problems
     assert len(missing) == 1 and missing[0].startswith("ENV_FILE: cannot read ")
+
+
+def test_a_scheduled_job_without_what_it_needs_is_an_error_naming_both_variables():
+    plan = load(FORGET_CRON="@daily", RESTIC_FORGET_ARGS="", RESTIC_TAG="", BACKUP_ROOT_DIR="")
+    assert [problem.split(",")[0] for problem in plan.problems] == [
+        "BACKUP_CRON: set",
+        "BACKUP_CRON: set",
+        "FORGET_CRON: set",
+    ]
+    tag, source, policy = plan.problems
+    assert "RESTIC_TAG is empty" in tag
+    assert "neither BACKUP_ROOT_DIR nor RESTIC_JOB_ARGS" in source
+    assert "RESTIC_FORGET_ARGS is empty" in policy and "nothing would ever be forgotten" in policy
+    # A disabled job needs nothing; a source given as RESTIC_JOB_ARGS is enough.
+    assert load(BACKUP_CRON="", RESTIC_TAG="", BACKUP_ROOT_DIR="", RESTIC_FORGET_ARGS="").problems == ()
+    assert load(BACKUP_ROOT_DIR="", RESTIC_JOB_ARGS="--stdin-from-command -- cat x").problems == ()
+
+
+def test_shell_image_variables_that_do_nothing_now_are_warned_about():
+    plan = load(REPLICATE_CRON="0 2 * * *", ROTATE_LOG_CRON="0 0 * * 6", SYNC_CRON=" ", NFS_TARGET="nas:/b")
+    assert plan.problems == ()
+    assert [warning.split(" ")[0] for warning in plan.warnings] == [
+        "REPLICATE_CRON",
+        "ROTATE_LOG_CRON",
+        "NFS_TARGET",
+    ]
+    assert all("is set but not supported" in warning for warning in plan.warnings)

@@ -63,6 +63,17 @@ def test_config_check_reports_every_problem_and_exits_2(sandbox):
     assert document["ok"] is False and document["errors"][0].startswith("BACKUP_CRON: ")
 
 
+def test_config_check_names_what_a_scheduled_job_lacks_and_warns_about_removed_variables(sandbox):
+    completed = entry(sandbox, "config-check", FORGET_CRON="30 1 * * *", ROTATE_LOG_CRON="0 0 * * 6")
+    assert completed.returncode == 2
+    assert "❌ FORGET_CRON: set, but RESTIC_FORGET_ARGS is empty" in completed.stdout
+    assert "⚠️ ROTATE_LOG_CRON is set but not supported" in completed.stdout
+    scheduler = entry(sandbox, FORGET_CRON="30 1 * * *")
+    assert scheduler.returncode == 2
+    assert "❌ FORGET_CRON: set, but RESTIC_FORGET_ARGS is empty" in scheduler.stderr
+    assert not (sandbox.log_dir / "scheduler.json").exists()
+
+
 def test_config_check_ok(sandbox):
     completed = entry(sandbox, "config-check", BACKUP_CRON="0 3 * * *")
     assert (completed.returncode, completed.stdout) == (0, "config-check: OK, 0 warning(s)\n")
@@ -87,6 +98,33 @@ def test_cron_list_exits_2_on_an_invalid_expression(sandbox):
     completed = entry(sandbox, "cron-list", PRUNE_CRON="0 0 * * 8")
     assert completed.returncode == 2
     assert "prune   ❌ PRUNE_CRON: not a valid cron expression" in completed.stdout
+
+
+def test_cron_list_prints_every_problem_and_exits_2(sandbox):
+    completed = entry(
+        sandbox,
+        "cron-list",
+        TZ="Nowhere/Land",
+        ENV_FILE=str(sandbox.root / "missing.env"),
+        BACKUP_CRON="@daily",
+    )
+    assert completed.returncode == 2
+    lines = completed.stdout.splitlines()
+    assert lines[0].startswith("❌ ENV_FILE: cannot read ")
+    assert lines[1].startswith("❌ TZ: unknown time zone 'Nowhere/Land'")
+    assert "TZ   Europe/Amsterdam (TZ is invalid; times are shown in this default)" in lines
+    document = json.loads(entry(sandbox, "cron-list", "--json", TZ="Nowhere/Land").stdout)
+    assert document["ok"] is False and document["errors"][0].startswith("TZ: unknown time zone")
+
+
+def test_a_worker_name_outside_the_image_directories_is_the_operators_own_program(sandbox):
+    own = sandbox.root / "opt" / "backup"
+    own.parent.mkdir()
+    own.write_text('#!/bin/sh\necho "my own backup $1"\nexit 5\n')
+    own.chmod(0o755)
+    completed = entry(sandbox, str(own), "now")
+    assert (completed.returncode, completed.stdout) == (5, "my own backup now\n")
+    assert not (sandbox.log_dir / "last-backup.json").exists()
 
 
 def test_any_other_command_is_execd_as_given(sandbox):

@@ -1,5 +1,5 @@
-"""bin/healthcheck reads the heartbeat only: alive, the same process, and not late for the
-wake-up it promised. It never runs restic."""
+"""bin/healthcheck reads the heartbeat only: alive, the same process, past its start-up and not
+late for the wake-up it promised. It never runs restic. A one-shot container is healthy."""
 
 import json
 import os
@@ -7,6 +7,8 @@ import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from helper.scheduler.heartbeat import process_start_ticks
 
@@ -23,8 +25,18 @@ def heartbeat(path, **fields) -> None:
 
 
 def healthcheck(sandbox, *arguments):
-    # An empty PATH: were it to start restic, it could not find it.
-    return sandbox.helper("healthcheck", *arguments, RESTIC_BIN="restic", PATH="/nonexistent")
+    return sandbox.helper("healthcheck", *arguments, RESTIC_BIN=sandbox.root / "restic")
+
+
+@pytest.fixture(autouse=True)
+def restic_that_leaves_a_marker(sandbox):
+    """RESTIC_BIN for these tests: a restic that leaves a marker file when it is started."""
+    marker = sandbox.root / "restic-was-run"
+    script = sandbox.root / "restic"
+    script.write_text(f'#!/bin/sh\ntouch "{marker}"\nexec "{sandbox.env["RESTIC_BIN"]}" "$@"\n')
+    script.chmod(0o755)
+    yield
+    assert not marker.exists(), "the health check ran restic"
 
 
 def test_a_live_scheduler_that_keeps_its_promise_is_healthy(sandbox):
@@ -32,6 +44,33 @@ def test_a_live_scheduler_that_keeps_its_promise_is_healthy(sandbox):
     completed = healthcheck(sandbox)
     assert completed.returncode == 0, completed.stdout
     assert completed.stdout.startswith("healthy: scheduler pid ")
+
+
+def test_the_marker_restic_does_leave_its_marker(sandbox):
+    """The guard of every test here works: this restic, once started, is noticed."""
+    marker = sandbox.root / "restic-was-run"
+    subprocess.run([sandbox.root / "restic", "version"], check=True, capture_output=True)
+    assert marker.exists()
+    marker.unlink()
+
+
+def test_a_starting_scheduler_is_unhealthy_until_its_probe_is_done(sandbox):
+    promised = (datetime.now(UTC) + timedelta(minutes=3)).isoformat()
+    heartbeat(sandbox.log_dir / "scheduler.json", state="starting", next_wake_at=promised)
+    completed = healthcheck(sandbox)
+    assert (completed.returncode, completed.stdout) == (
+        1,
+        f"unhealthy: the scheduler (pid {os.getpid()}) is still starting: probing the repository\n",
+    )
+
+
+@pytest.mark.parametrize("promise", ["soon", 17, ["2024-05-01"]])
+def test_a_malformed_promise_is_an_unreadable_heartbeat_not_a_traceback(sandbox, promise):
+    heartbeat(sandbox.log_dir / "scheduler.json", next_wake_at=promise)
+    completed = healthcheck(sandbox)
+    assert completed.returncode == 1
+    assert completed.stdout.startswith("unhealthy: unreadable heartbeat: next_wake_at is ")
+    assert completed.stderr == ""
 
 
 def test_no_heartbeat_is_unhealthy(sandbox):
@@ -64,3 +103,36 @@ def test_a_stopped_scheduler_is_unhealthy_and_no_jobs_is_fine(sandbox):
     started = time.monotonic()
     assert healthcheck(sandbox).returncode == 0
     assert time.monotonic() - started < 5
+
+
+def in_a_container(sandbox, *arguments: str) -> subprocess.CompletedProcess:
+    """Run bin/entry with `arguments` as PID 1 of a new PID namespace, as in a container."""
+    namespace = ["unshare", "--user", "--map-root-user", "--pid", "--fork", "--mount-proc"]
+    return subprocess.run(
+        [*namespace, sys.executable, "-m", "helper", "entry", *arguments],
+        env=sandbox.env,
+        text=True,
+        capture_output=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def test_a_one_shot_container_is_healthy_while_its_worker_runs(sandbox):
+    health = sandbox.root / "health.txt"
+    # The pre-hook runs inside the one-shot "container", while PID 1 is the prune worker.
+    sandbox.hook(
+        "pre-prune.sh", f'{sys.executable} -m helper healthcheck > "{health}"\necho "exit $?" >> "{health}"\n'
+    )
+    completed = in_a_container(sandbox, "prune")
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert health.read_text() == "healthy: a one-shot prune run, no scheduler in this container\nexit 0\n"
+    assert not (sandbox.log_dir / "scheduler.json").exists()
+
+
+def test_a_container_running_anything_else_is_still_unhealthy_without_a_scheduler(sandbox):
+    completed = in_a_container(sandbox, "sh", "-c", f"{sys.executable} -m helper healthcheck")
+    assert (completed.returncode, completed.stdout) == (
+        1,
+        "unhealthy: no readable heartbeat: is the scheduler running?\n",
+    ), completed.stderr

@@ -50,6 +50,25 @@ def test_a_wrong_password_exits_2_with_a_clear_message(sandbox, start_entry):
     assert json.loads((sandbox.log_dir / "scheduler.json").read_text())["state"] == "stopped"
 
 
+def test_a_failed_init_exits_1_and_removes_no_locks(sandbox, start_entry):
+    # restic says exit 10 for a path under /proc, and cannot create anything there.
+    scheduler = start_entry(**PROBE, RESTIC_REPOSITORY="/proc/restic-helper-no-repository")
+    assert scheduler.finish(60) == 1
+    assert scheduler.matching(r"\[probe\] .* running restic init")
+    assert scheduler.matching(r"\[probe\] ❌ restic init failed \(exit 1\)")
+    assert "unlock" not in scheduler.output
+    assert json.loads((sandbox.log_dir / "scheduler.json").read_text())["state"] == "stopped"
+
+
+def test_a_restic_bin_that_cannot_start_is_a_configuration_error_at_once(sandbox, start_entry):
+    started = time.monotonic()
+    scheduler = start_entry(**PROBE, RESTIC_BIN=str(sandbox.root / "no-such-restic"), PROBE_TIMEOUT="5m")
+    assert scheduler.finish(30) == 2
+    assert time.monotonic() - started < 10
+    assert scheduler.matching(r"\[probe\] ❌ RESTIC_BIN: cannot start .*no-such-restic: No such file")
+    assert not scheduler.matching("probe failed")
+
+
 def test_other_failures_are_retried_with_backoff_then_exit_1_without_init(sandbox, start_entry):
     started = time.monotonic()
     scheduler = start_entry(**PROBE, RESTIC_REPOSITORY=NO_CREDENTIALS, PROBE_TIMEOUT="4s")
@@ -74,13 +93,14 @@ def test_a_backend_that_restic_keeps_retrying_is_cut_off_at_probe_timeout(sandbo
     assert "restic init" not in scheduler.output
 
 
-def test_while_probing_the_scheduler_is_healthy_and_a_stop_signal_exits_0_at_once(sandbox, start_entry):
+def test_while_probing_the_scheduler_is_unhealthy_and_a_stop_signal_exits_0_at_once(sandbox, start_entry):
     scheduler = start_entry(**PROBE, RESTIC_REPOSITORY=NO_CREDENTIALS, PROBE_TIMEOUT="5m")
     scheduler.wait_for("probe failed", timeout=30)
+    # Services that wait for "healthy" (compose's depends_on) count on the repository existing.
     health = sandbox.helper("healthcheck")
-    assert (health.returncode, health.stdout.split(";")[0]) == (
-        0,
-        f"healthy: scheduler pid {scheduler.pid} is starting",
+    assert (health.returncode, health.stdout) == (
+        1,
+        f"unhealthy: the scheduler (pid {scheduler.pid}) is still starting: probing the repository\n",
     )
     exit_code, elapsed = scheduler.stop()
     assert exit_code == 0

@@ -5,13 +5,14 @@ import itertools
 import json
 import re
 import signal
+import sys
 import time
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 
-from tests.scheduler.conftest import parent_of, process_state, repository_locks, wait_until
+from tests.scheduler.conftest import QUICK, Running, parent_of, process_state, repository_locks, wait_until
 
 STAMPED = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d \[(?P<source>[a-z]+)\] ")
 # restic reads the stdout of a command that runs until it is stopped.
@@ -28,6 +29,11 @@ def heartbeat(sandbox) -> dict:
 
 def stamp_of(line: str) -> float:
     return datetime.fromisoformat(line[:29]).timestamp()
+
+
+# A hook that ignores the stop the worker passes on to it (SIGTERM) and the SIGINT; its sleep
+# inherits that. The worker waits for its hook, so it outlives any grace period.
+STUBBORN_HOOK = "trap '' TERM INT\necho $$ > {pid_file}\nsleep 60\n"
 
 
 def test_second_resolution_schedule_runs_backups_with_prefixed_output(sandbox, start_entry):
@@ -77,8 +83,7 @@ def test_a_stop_during_a_backup_drains_it_leaves_no_lock_and_records_interrupted
 @pytest.mark.slow
 def test_a_worker_that_outlives_the_grace_period_is_killed_with_everything_below_it(sandbox, start_entry):
     hook_pid = sandbox.root / "hook.pid"
-    # A hook runs in a session of its own and never sees the SIGINT; the worker waits for it.
-    sandbox.hook("pre-backup.sh", f"echo $$ > {hook_pid}\nsleep 60\n")
+    sandbox.hook("pre-backup.sh", STUBBORN_HOOK.format(pid_file=hook_pid))
     scheduler = start_entry(BACKUP_CRON="* * * * * *", STOP_GRACE_SECONDS="2")
     wait_until(lambda: hook_pid.exists() and hook_pid.read_text().strip(), 30, "the pre-backup hook")
     pid = int(hook_pid.read_text())
@@ -92,19 +97,22 @@ def test_a_worker_that_outlives_the_grace_period_is_killed_with_everything_below
 
 
 @pytest.mark.slow
-def test_overlapping_ticks_are_skipped_logged_and_counted_never_replayed(sandbox, start_entry):
+def test_a_tick_whose_previous_run_still_waits_or_runs_is_skipped_counted_never_queued(sandbox, start_entry):
     three_seconds = {"BACKUP_ROOT_DIR": "", "RESTIC_JOB_ARGS": "--stdin-from-command -- sleep 3"}
-    scheduler = start_entry(BACKUP_CRON="* * * * * *", **three_seconds)
+    # With a lock wait, every tick's worker would wait for the previous one: a pile of waiting
+    # processes, each running a stale tick later.
+    scheduler = start_entry(BACKUP_CRON="* * * * * *", SCHEDULE_LOCK_WAIT="10m", **three_seconds)
     scheduler.wait_for(r"\[backup\] .* backup finished", timeout=40, count=2)
     exit_code, _ = scheduler.stop()
     assert exit_code == 0, scheduler.output
 
-    skips = scheduler.matching(r"\[backup\] .*⏭ backup skipped: previous run still active")
+    skips = scheduler.matching(r"\[scheduler\] ⏭ backup skipped: previous run still active \(pid \d+")
     assert len(skips) >= 2, scheduler.output
     prom = (sandbox.metrics_dir / "restic_backup.prom").read_text()
     counted = re.search(r"^restic_backup_skipped_runs_total\{[^}]*\} (\S+)$", prom, re.MULTILINE)
-    # A skip interrupted by the stop between its line and its count may miss the count.
+    # A worker that reports at the moment a skip is counted may write over that count.
     assert len(skips) - 1 <= float(counted[1]) <= len(skips)
+    assert not scheduler.matching("waited .* for the run lock")
     # Runs never overlap, and a run that ends does not set off the ticks it missed.
     events = [
         line for line in scheduler.lines if re.search(r"\[backup\] (▶️ backup on|.* backup finished)", line)
@@ -113,6 +121,65 @@ def test_overlapping_ticks_are_skipped_logged_and_counted_never_replayed(sandbox
     assert kinds[: len(kinds) // 2 * 2] == ["start", "end"] * (len(kinds) // 2)
     starts = [stamp_of(line) for line in events if "▶️" in line]
     assert all(later - earlier >= 2.5 for earlier, later in itertools.pairwise(starts))
+    assert heartbeat(sandbox)["jobs"]["backup"]["ticks"] == len(scheduler.matching(r"⏰ backup tick"))
+
+
+def test_a_second_stop_signal_during_the_drain_stops_waiting(sandbox, start_entry):
+    hook_pid = sandbox.root / "hook.pid"
+    sandbox.hook("pre-backup.sh", STUBBORN_HOOK.format(pid_file=hook_pid))
+    scheduler = start_entry(BACKUP_CRON="* * * * * *", STOP_GRACE_SECONDS="40")
+    wait_until(lambda: hook_pid.exists() and hook_pid.read_text().strip(), 30, "the pre-backup hook")
+    scheduler.process.send_signal(signal.SIGTERM)
+    scheduler.wait_for(r"sending SIGINT to 1 running worker\(s\); waiting up to 40s")
+
+    exit_code, elapsed = scheduler.stop(signal.SIGTERM)
+
+    assert exit_code == 1, scheduler.output
+    assert elapsed < 5, f"{elapsed:.1f}s"
+    assert scheduler.matching("second stop signal: not waiting any longer")
+    assert scheduler.matching(r"backup worker \(pid \d+\) still running: SIGKILL")
+    wait_until(lambda: process_state(int(hook_pid.read_text())) is None, 5, "the hook to be gone")
+
+
+# The one seam: a real scheduler process whose tick raises once a worker has run for 2 s.
+FAULTY_TICK = """
+import runpy, sys
+from helper.scheduler import ticks
+
+real_tick = ticks.tick
+
+def tick(loop):
+    if any((loop.clock() - child.started_at).total_seconds() > 2 for child in loop.children.values()):
+        raise RuntimeError("a bug in a tick")
+    real_tick(loop)
+
+ticks.tick = tick
+sys.argv = ["helper", "entry"]
+runpy.run_module("helper", run_name="__main__")
+"""
+
+
+def test_an_internal_error_is_one_line_drains_the_workers_and_exits_1(sandbox):
+    env = {**sandbox.env, **QUICK, "BACKUP_CRON": "* * * * * *", **SLOW_BACKUP}
+    scheduler = Running([sys.executable, "-c", FAULTY_TICK], env)
+    try:
+        assert scheduler.finish(60) == 1, scheduler.output
+    finally:
+        if scheduler.process.poll() is None:
+            scheduler.kill()
+    (error,) = scheduler.matching("internal error")
+    traceback_file = sandbox.log_dir / "scheduler-traceback.log"
+    assert error.endswith(
+        f"❌ internal error: RuntimeError('a bug in a tick') (traceback in {traceback_file}); stopping"
+    )
+    assert "Traceback" not in scheduler.output
+    assert "a bug in a tick" in traceback_file.read_text()
+    # The worker was stopped as on SIGTERM: restic got its SIGINT and removed its lock.
+    assert scheduler.matching(r"sending SIGINT to 1 running worker")
+    assert sandbox.last_json("backup")["status"] == "interrupted"
+    assert repository_locks(sandbox.env) == []
+    assert heartbeat(sandbox)["state"] == "stopped"
+    assert scheduler.output.endswith("stopped (exit 1)")
 
 
 def test_an_orphaned_grandchild_is_adopted_and_reaped(sandbox, start_entry):
@@ -174,7 +241,12 @@ def test_an_invalid_expression_stops_start_up_naming_the_variable(sandbox, start
 
 
 def test_the_scheduler_waits_without_waking_up(sandbox, start_entry):
-    scheduler = start_entry(BACKUP_CRON="0 0 1 1 *", CHECK_CRON="@yearly", FORGET_CRON="0 0 29 2 *")
+    scheduler = start_entry(
+        BACKUP_CRON="0 0 1 1 *",
+        CHECK_CRON="@yearly",
+        FORGET_CRON="0 0 29 2 *",
+        RESTIC_FORGET_ARGS="--keep-last 3",
+    )
     scheduler.wait_for("scheduler ready")
     time.sleep(0.5)
     status = Path(f"/proc/{scheduler.pid}/status").read_text()
