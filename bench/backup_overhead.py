@@ -5,7 +5,12 @@ Both sides use the same restic flags (`backup --json --tag bench <tree>`) and re
 output through a pipe. The helper runs with every local reporter on: LOG_DIR (per-run log and
 last-backup.json), METRICS_DIR (.prom via prometheus-client) and a pre and a post hook.
 
-    python3 bench/backup_overhead.py [--runs 15] [--files 200]
+    python3 bench/backup_overhead.py [--runs 15] [--files 200] [--image restic-helper:latest]
+
+With --image, the same measurement runs inside that image (the checkout mounted read-only):
+its Debian python3 and restic, and its installed /bin/backup. That is the figure users get; a
+development machine's interpreter (a version manager, an editable install, .pth files) can add
+more start-up time than the helper itself.
 
 `bin/backup` starts `python3` from PATH; the directory of the interpreter running this script
 is put first on PATH so a version manager's shim (pyenv's costs ~100 ms) is not measured.
@@ -95,18 +100,23 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15, help="runs of each side (default 15)")
     parser.add_argument("--files", type=int, default=200, help="files in the tree (default 200)")
+    parser.add_argument("--image", help="measure inside this Docker image instead")
+    parser.add_argument("--helper", default=str(ROOT / "bin" / "backup"), help=argparse.SUPPRESS)
     options = parser.parse_args()
+    if options.image:
+        return in_image(options)
     restic = tool("restic")
-    # The image ships the package byte-compiled; a checkout run with PYTHONDONTWRITEBYTECODE=1
-    # would otherwise compile every module from source on every start.
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "helper")], check=False)
+    if options.helper.startswith(str(ROOT)):
+        # The image ships the package byte-compiled; a checkout run with PYTHONDONTWRITEBYTECODE=1
+        # would otherwise compile every module from source on every start.
+        subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "helper")], check=False)
     work = Path(tempfile.mkdtemp(prefix="backup-overhead-"))
     try:
         make_tree(work / "tree", options.files)
         raw_env, helper_env = environments(work, restic)
         subprocess.run([restic, "init"], env=raw_env, capture_output=True, check=True)
         raw = [restic, "backup", "--json", "--tag", "bench", str(work / "tree")]
-        helper = [str(ROOT / "bin" / "backup")]
+        helper = [options.helper]
         timed(raw, raw_env)  # the first backup stores the tree; every later one finds it unchanged
         timed(helper, helper_env)
         bare_env = helper_env | {"METRICS_DIR": "", "HOOKS_DIR": str(work / "no-hooks")}
@@ -124,6 +134,13 @@ def main() -> int:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0
+
+
+def in_image(options) -> int:
+    """Run this script inside the image, against the image's own /bin/backup and restic."""
+    argv = ["docker", "run", "--rm", "--entrypoint", "python3", "-v", f"{ROOT}:/src:ro", options.image]
+    argv += ["/src/bench/backup_overhead.py", "--runs", str(options.runs), "--files", str(options.files)]
+    return subprocess.run([*argv, "--helper", "/bin/backup"], check=False).returncode
 
 
 def report(options, raw_times: list[float], helper_times: list[float], helper_env: dict) -> None:

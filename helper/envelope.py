@@ -17,7 +17,7 @@ from helper.locks import repository_retry, run_lock
 from helper.locks.budget import WaitBudget
 from helper.masking import Masker
 from helper.outcome import EXIT_FAILED, Outcome, Status, outcome_for
-from helper.report import REPORTERS, metrics
+from helper.report import REPORTERS, metrics, preload_libraries
 from helper.result import RunResult
 from helper.runlog import RunLog
 from helper.settings import CONFIG_ERROR_EXIT_CODE, Settings
@@ -115,6 +115,8 @@ def body(worker, options, settings, problems, log, budget, lock) -> WorkerReport
     stopped = early_exit(worker, settings, problems, log, lock)
     if stopped is not None:
         return stopped
+    # From here on the run mostly waits on a hook or on restic: the time to import the reporters.
+    preload_libraries(settings)
     context_variables = {"HELPER_JOB": worker.NAME, "HELPER_PHASE": "pre"}
     pre = hooks.run_hook(
         hooks.hook_path(settings.hooks_dir, "pre", worker.NAME),

@@ -6,7 +6,6 @@ with the sightings in LOCK_DIR. Every inspection writes restic_locks.prom.
 """
 
 import os
-import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -106,7 +105,7 @@ class Inspector:
             relisted, _ = list_lock_ids(self.restic)
             records = {k: v for k, v in records.items() if v or relisted is None or k in relisted}
         observations.save(seen)
-        hostname = socket.gethostname()
+        hostname = os.uname().nodename
         foreign = any(record and record.hostname != hostname for record in records.values())
         docker = docker_engine.look(self.settings.lock_docker_aware and foreign)
         locks = tuple(

@@ -15,7 +15,6 @@ import contextlib
 import fcntl
 import json
 import os
-import socket
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -111,7 +110,7 @@ def _try_lock(path: Path) -> int | None:
 def _record_holder(descriptor: int, job: str) -> None:
     holder = {
         "pid": os.getpid(),
-        "hostname": socket.gethostname(),
+        "hostname": os.uname().nodename,
         "job": job,
         "started_at": datetime.now().astimezone().isoformat(timespec="seconds"),
     }
@@ -121,7 +120,7 @@ def _record_holder(descriptor: int, job: str) -> None:
 
 def _holder_is_gone(holder: dict) -> bool:
     """True when the recorded holder ran on this host and its process no longer lives."""
-    if holder.get("hostname") != socket.gethostname() or not isinstance(holder.get("pid"), int):
+    if holder.get("hostname") != os.uname().nodename or not isinstance(holder.get("pid"), int):
         return False
     return process_state(holder["pid"]) != "alive"
 

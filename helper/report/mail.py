@@ -65,6 +65,12 @@ def send_sendmail(message: "EmailMessage", settings: Settings) -> None:
         )
 
 
+def libraries(settings: Settings) -> tuple[str, ...]:
+    if not settings.mailx_rcpt:
+        return ()
+    return ("jinja2", "email.message") + (("smtplib", "ssl") if settings.smtp_host else ())
+
+
 def report(result: RunResult, settings: Settings, log: RunLog) -> None:
     if not wanted(result, settings):
         return

@@ -6,7 +6,6 @@ early exit can still write its audit trail where LOG_DIR points.
 """
 
 import os
-import socket
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -112,7 +111,7 @@ def load(environment: Mapping[str, str] | None = None) -> tuple[Settings, tuple[
         values=values,
         restic_environment=restic_child_environment(values, environment),
         secrets=secrets,
-        hostname=environment.get("HOSTNAME") or socket.gethostname(),
+        hostname=environment.get("HOSTNAME") or os.uname().nodename,
     )
     return settings, tuple(problems)
 

@@ -6,9 +6,9 @@ Every parser raises ValueError with a message that completes the sentence
 
 import re
 import shlex
-import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 TRUE_WORDS = frozenset({"on", "true", "yes", "1"})
 FALSE_WORDS = frozenset({"off", "false", "no", "0", ""})
@@ -83,13 +83,32 @@ def parse_cron(raw: str) -> str:
     return text
 
 
+# zoneinfo costs ~20 ms to import (it loads sysconfig); every worker validates TZ but only the
+# scheduler computes with it. A plain zone name whose system tzdata file starts as a TZif file
+# is valid without it; anything else gets zoneinfo's own verdict.
+SYSTEM_ZONES = Path("/usr/share/zoneinfo")
+PLAIN_ZONE_NAME = re.compile(r"[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*")
+
+
 def parse_zone(raw: str) -> str:
     name = raw.strip() or "UTC"
+    if PLAIN_ZONE_NAME.fullmatch(name) and _is_tzif(SYSTEM_ZONES / name):
+        return name
+    import zoneinfo
+
     try:
         zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         raise ValueError(f"unknown time zone {raw!r} (use a name such as Europe/Amsterdam)") from None
     return name
+
+
+def _is_tzif(path: Path) -> bool:
+    try:
+        with path.open("rb") as file:
+            return file.read(4) == b"TZif"
+    except OSError:
+        return False
 
 
 def choice(*values: str) -> Kind:
