@@ -38,6 +38,8 @@ SCHEDULES = {
     "PRUNE_CRON": "30 3 * * 0",
     "CHECK_CRON": "45 3 * * 0",
     "RESTIC_FORGET_ARGS": "--keep-last 3",
+    # The scheduler refuses a BACKUP_CRON with nothing to back up.
+    "BACKUP_ROOT_DIR": "/data",
 }
 
 

@@ -38,12 +38,19 @@ def parse_boolean(raw: str) -> bool:
     raise ValueError(f"expected ON/OFF, true/false, yes/no or 1/0, got {raw!r}")
 
 
+# Counts and durations end up in sleeps and timers, which overflow near 2**63 nanoseconds;
+# a billion (about 31 years) is far beyond any sensible wait.
+LARGEST_COUNT = 10**9
+
+
 def parse_count(raw: str) -> int:
     """Given a non-negative whole number as text, return it; an empty value counts as 0."""
     text = raw.strip() or "0"
     # isdigit() alone accepts "²", which int() then rejects with a message naming no variable.
     if not (text.isascii() and text.isdigit()):
         raise ValueError(f"expected a whole number of 0 or more, got {raw!r}")
+    if len(text) > 10 or int(text) > LARGEST_COUNT:
+        raise ValueError(f"expected at most {LARGEST_COUNT:,}, got {raw!r}")
     return int(text)
 
 
@@ -58,11 +65,14 @@ def parse_duration(raw: str) -> float:
     """Given `90`, `90s`, `5m`, `2h` or `1h30m`, return seconds; an empty value counts as 0."""
     text = raw.strip().lower()
     if text == "" or (text.isascii() and text.isdigit()):
-        return float(text or 0)
+        return float(parse_count(text))
     parts = DURATION_PART.findall(text)
     if not parts or "".join(number + unit for number, unit in parts) != text:
         raise ValueError(f"expected a duration such as 90s, 5m, 2h or 1h30m, got {raw!r}")
-    return sum(float(number) * DURATION_UNITS[unit] for number, unit in parts)
+    seconds = sum(float(number) * DURATION_UNITS[unit] for number, unit in parts)
+    if not seconds <= LARGEST_COUNT:  # also catches inf and nan from absurdly long numbers
+        raise ValueError(f"expected at most {LARGEST_COUNT:,} seconds (about 31 years), got {raw!r}")
+    return seconds
 
 
 def parse_arguments(raw: str) -> tuple[str, ...]:

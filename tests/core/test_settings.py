@@ -67,7 +67,14 @@ FREE_TEXT = {
     "SENDMAIL_BIN",
 }
 # Values a kind accepts that a cross-check refuses.
-EXTRA_MALFORMED = [("SMTP_TIMEOUT", "0", "1 second or more"), ("WEBHOOK_TIMEOUT", "0", "1 second or more")]
+EXTRA_MALFORMED = [
+    ("SMTP_TIMEOUT", "0", "1 second or more"),
+    ("WEBHOOK_TIMEOUT", "0", "1 second or more"),
+    # Absurdly large numbers would overflow a sleep or a timer in the scheduler (PID 1).
+    ("STOP_GRACE_SECONDS", "9" * 400, "at most 1,000,000,000"),
+    ("PROBE_TIMEOUT", "99999999999999999999999d", "at most 1,000,000,000 seconds"),
+    ("SCHEDULE_LOCK_WAIT", "9" * 400 + "h", "at most 1,000,000,000 seconds"),
+]
 
 
 def malformed_value(setting) -> str:
