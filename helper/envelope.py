@@ -17,7 +17,7 @@ from helper.locks import repository_retry, run_lock
 from helper.locks.budget import WaitBudget
 from helper.masking import Masker
 from helper.outcome import EXIT_FAILED, Outcome, Status, outcome_for
-from helper.report import REPORTERS, metrics, preload_libraries
+from helper.report import REPORTERS, metrics, preload_libraries, wait_for_preload
 from helper.result import RunResult
 from helper.runlog import RunLog
 from helper.settings import CONFIG_ERROR_EXIT_CODE, Settings
@@ -38,7 +38,8 @@ def run(
     # Before the lock wait, so a stop signal during the wait ends the run with its audit trail.
     restic.install_signal_forwarding()
     lock, problems = take_run_lock(worker, settings, problems, budget)
-    if isinstance(lock, run_lock.Busy) and lock_wait_seconds <= 0:
+    # A stop signal while waiting for the guard is an interruption, not a busy lock.
+    if isinstance(lock, run_lock.Busy) and lock_wait_seconds <= 0 and not restic.interrupted():
         return skip_busy(worker.NAME, lock, settings)
     # With --json (unlock), stdout carries only the JSON document; the log goes to stderr.
     console = sys.stderr if getattr(options, "json", False) else None
@@ -83,6 +84,7 @@ def log_lock_taken(lock, log: RunLog) -> None:
 
 
 def run_reporters(result: RunResult, settings: Settings, log: RunLog) -> None:
+    wait_for_preload()  # importing a library the preload is still importing would half-load it
     for reporter in REPORTERS:
         try:
             reporter.report(result, settings, log)
@@ -166,6 +168,7 @@ def post_hook(job: str, settings: Settings, log: RunLog, report: WorkerReport) -
         context_variables,
         (str(exit_code),),
         settings.hook_timeout,
+        after_the_run=True,
     )
 
 

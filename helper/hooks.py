@@ -20,8 +20,6 @@ from helper.runlog import RunLog
 EXIT_NOT_EXECUTABLE = EXIT_CANNOT_EXECUTE
 # borgmatic's soft-failure convention: a pre-hook exiting 75 (EX_TEMPFAIL) skips the run.
 EXIT_SKIP_RUN = 75
-# How long the output of a finished hook is still read from processes it left running.
-OUTPUT_GRACE_SECONDS = 1.0
 
 
 def hook_path(hooks_dir: str, phase: str, job: str) -> Path:
@@ -44,15 +42,18 @@ def run_hook(
     context: Mapping[str, str],
     arguments: tuple[str, ...] = (),
     timeout_seconds: int = 0,
+    after_the_run: bool = False,
 ) -> int | None:
-    """Run one hook with its output in the run log. Return its exit code, or None if absent."""
+    """Run one hook with its output in the run log. Return its exit code, or None if absent.
+    A stop signal ends the hook, except a post-hook (after_the_run) started after the signal:
+    that one reports the stop, so it runs to its end."""
     if not path.exists():
         return None
     if not os.access(path, os.X_OK):
         log.error(f"hook {path} is not executable (chmod +x it); skipped")
         return EXIT_NOT_EXECUTABLE
     log.info(f"🪝 running hook {path.name}")
-    interrupted_before = restic.interrupted()
+    exempt_from_stop = after_the_run and restic.interrupted()
     try:
         process = subprocess.Popen(
             [str(path), *arguments],
@@ -67,7 +68,7 @@ def run_hook(
     except OSError as error:
         log.error(f"hook {path} could not start: {error.strerror}")
         return EXIT_NOT_EXECUTABLE
-    with restic.stopped_with_the_run(process.pid, interrupted_before):
+    with restic.stopped_with_the_run(process.pid, exempt_from_stop):
         return _wait_for(process, path, log, timeout_seconds)
 
 
@@ -82,10 +83,10 @@ def _wait_for(process: subprocess.Popen, path: Path, log: RunLog, timeout_second
     except subprocess.TimeoutExpired:
         _kill_group(process)
         process.wait()
-        reader.join(OUTPUT_GRACE_SECONDS)
+        reader.join(restic.OUTPUT_GRACE_SECONDS)
         log.error(f"hook {path.name} timed out after {timeout_seconds}s; its process group was killed")
         return EXIT_TIMED_OUT
-    reader.join(OUTPUT_GRACE_SECONDS)
+    reader.join(restic.OUTPUT_GRACE_SECONDS)
     if reader.is_alive():
         log.warning(f"hook {path.name} left a background process holding its output open; not waiting for it")
     if exit_code != 0:

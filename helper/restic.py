@@ -36,6 +36,8 @@ QUIET_PROGRESS = {"RESTIC_PROGRESS_FPS": "0.0167"}
 
 # A timed-out restic gets this long to honour SIGINT before SIGKILL.
 TIMEOUT_KILL_AFTER_SECONDS = 10
+# How long the output of a finished restic or hook is still read from processes it left running.
+OUTPUT_GRACE_SECONDS = 1.0
 
 _running: set[subprocess.Popen] = set()
 # Process groups of running hooks: a stop signal reaches them as SIGTERM.
@@ -75,12 +77,13 @@ def _terminate_group(group: int) -> None:
 
 
 @contextlib.contextmanager
-def stopped_with_the_run(group: int, interrupted_before: bool) -> Iterator[None]:
+def stopped_with_the_run(group: int, exempt: bool) -> Iterator[None]:
     """While the block runs, a stop signal to the helper also reaches this process group.
-    A hook started after the signal (the post-hook that records it) is left to run."""
+    Given exempt (a post-hook started after the signal, which records it), a signal that came
+    before the block is left alone."""
     _hook_groups.add(group)
     try:
-        if interrupted() and not interrupted_before:  # the signal came while the hook started
+        if interrupted() and not exempt:  # the signal came before or while the hook started
             _terminate_group(group)
         yield
     finally:
@@ -164,9 +167,15 @@ class Restic:
         finally:
             # Whatever went wrong above, restic ends on its own terms and is waited for.
             exit_code = process.wait()
-            stderr_reader.join()
             timer.cancel()
             _running.discard(process)
+            # A process left in the background (by a RESTIC_BIN wrapper script, say) may hold
+            # restic's stderr open long after restic has ended: the run does not wait for it.
+            stderr_reader.join(OUTPUT_GRACE_SECONDS)
+            if stderr_reader.is_alive():
+                self.log.warning(
+                    f"a process left by {self.binary} holds restic's error output open; not waiting for it"
+                )
         if collected.failure is not None:
             raise collected.failure
         return exit_code, collected, timed_out.is_set()

@@ -118,7 +118,7 @@ class Inspector:
         if docker.problem:
             notes.append(f"LOCK_DOCKER_AWARE: no answer from the Docker engine ({docker.problem})")
         inspection = Inspection(now, hostname, locks, tuple(notes))
-        lock_metrics.write(inspection, self.settings.metrics_dir, self.settings.hostname)
+        lock_metrics.write(inspection, self.settings.metrics_dir, self.settings.hostname, self.restic.log)
         return inspection, listing
 
     def _record(self, seen: observations.Observations, lock_id: str) -> LockRecord | None:

@@ -1,7 +1,10 @@
 """`$METRICS_DIR/restic_locks.prom`: the repository's locks as the last inspection saw them."""
 
+import sys
+
 from helper.locks.verdict import STALE
-from helper.report import metrics
+from helper.report import metrics, wait_for_preload
+from helper.runlog import RunLog
 
 GAUGES = {
     "restic_locks_total": "Repository locks at the last inspection",
@@ -26,10 +29,24 @@ def values(inspection) -> dict[str, float]:
     }
 
 
-def write(inspection, metrics_dir: str, hostname: str) -> None:
-    """Write the textfile atomically; nothing when METRICS_DIR is empty."""
+def write(inspection, metrics_dir: str, hostname: str, log: RunLog | None = None) -> None:
+    """Write the textfile atomically; nothing when METRICS_DIR is empty. Like any reporter, a
+    failure (an unwritable METRICS_DIR, a broken library) is only a warning: it must not turn
+    a lock wait or a failed run into an internal error without an audit trail."""
     if not metrics_dir:
         return
+    try:
+        _write(inspection, metrics_dir, hostname)
+    except Exception as error:  # noqa: BLE001 - a reporter never changes the run's outcome
+        message = f"lock metrics not written: {error}"
+        if log is None:
+            sys.stderr.write(f"⚠️ {message}\n")
+        else:
+            log.warning(message)
+
+
+def _write(inspection, metrics_dir: str, hostname: str) -> None:
+    wait_for_preload()
     from prometheus_client.core import GaugeMetricFamily
 
     families = []

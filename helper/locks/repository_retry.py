@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from helper.locks.budget import WaitBudget
 from helper.outcome import Status
+from helper.report import wait_for_preload
 from helper.restic import Completed, Restic
 from helper.runlog import RunLog
 from helper.settings import CONFIG_ERROR_EXIT_CODE, Settings
@@ -32,6 +33,7 @@ def make_runner(
         if completed.outcome.status is not Status.LOCKED or not lock_management_enabled(settings):
             return completed
         if retry is None:
+            wait_for_preload()  # lock clearing may import requests, which the preload may be importing
             from helper.locks import conflict
 
             retry = conflict.LockRetry(restic, settings, log, budget, conflict.make_watch(restic, settings))
@@ -41,11 +43,16 @@ def make_runner(
 
 
 def after_failure(context, report) -> None:
-    """RESTIC_AUTO_UNLOCK: after a failed run (not a lock conflict), remove locks proven stale."""
+    """RESTIC_AUTO_UNLOCK: after a failed run (not a lock conflict), remove locks proven stale.
+    The run's verdict stands whatever happens here: an error is only a warning."""
     if not context.settings.restic_auto_unlock or report.outcome.status is not Status.FAILED:
         return
     if report.outcome.exit_code == CONFIG_ERROR_EXIT_CODE or context.job == "unlock":
         return
-    from helper.locks import conflict
+    try:
+        wait_for_preload()  # lock clearing may import requests, which the preload may be importing
+        from helper.locks import conflict
 
-    conflict.clear_after_failure(context)
+        conflict.clear_after_failure(context)
+    except Exception as error:  # noqa: BLE001 - a courtesy after the run must not hide the run's trail
+        context.log.warning(f"stale locks not cleared after the failure: {error!r}")

@@ -8,6 +8,10 @@ from helper.report import logfiles, mail, metrics, state, webhook
 from helper.settings import Settings
 
 REPORTERS = (state, metrics, mail, webhook, logfiles)
+# Python hands a module still being imported by another thread over half-loaded ("cannot import
+# name ... from partially initialized module"), so nothing imports these libraries in the main
+# thread before wait_for_preload().
+_preload: threading.Thread | None = None
 
 
 def preload_libraries(settings: Settings) -> None:
@@ -20,8 +24,16 @@ def preload_libraries(settings: Settings) -> None:
         if hasattr(reporter, "libraries")
         for name in reporter.libraries(settings)
     ]
+    global _preload  # one run, one preload
     if names:
-        threading.Thread(target=_import_quietly, args=(names,), name="preload", daemon=True).start()
+        _preload = threading.Thread(target=_import_quietly, args=(names,), name="preload", daemon=True)
+        _preload.start()
+
+
+def wait_for_preload() -> None:
+    """Return once the background imports are done; call it before importing their libraries."""
+    if _preload is not None:
+        _preload.join()
 
 
 def _import_quietly(names: list[str]) -> None:

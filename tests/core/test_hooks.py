@@ -2,6 +2,8 @@
 
 import os
 import signal
+import subprocess
+import sys
 import time
 
 from tests.core.conftest import output, process_gone, snapshots, wait_until
@@ -107,3 +109,52 @@ def test_a_background_process_left_by_a_hook_does_not_hold_up_the_run(sandbox):
         assert "[pre-backup] started" in completed.stdout
     finally:
         os.kill(int(pid_file.read_text()), signal.SIGKILL)
+
+
+# Runs one hook in a fresh process that has already received SIGTERM: prints the hook's exit
+# code and how long it took.
+HOOK_AFTER_A_STOP = """
+import os, signal, sys, time
+from pathlib import Path
+from helper import hooks, restic
+from helper.masking import Masker
+from helper.runlog import RunLog
+
+restic.install_signal_forwarding()
+os.kill(os.getpid(), signal.SIGTERM)
+log = RunLog(None, Masker.from_secrets(()))
+started = time.monotonic()
+code = hooks.run_hook(Path(sys.argv[1]), log, {}, timeout_seconds=60, after_the_run=sys.argv[2] == "post")
+print(code, round(time.monotonic() - started, 1))
+"""
+
+
+def run_hook_after_a_stop(sandbox, hook, phase: str) -> tuple[int, float]:
+    completed = subprocess.run(
+        [sys.executable, "-c", HOOK_AFTER_A_STOP, str(hook), phase],
+        env=sandbox.env,
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    assert completed.returncode == 0, output(completed)
+    code, seconds = completed.stdout.split()[-2:]
+    return int(code), float(seconds)
+
+
+def test_a_pre_hook_started_after_a_stop_signal_is_stopped(sandbox):
+    finished = sandbox.root / "finished"
+    hook = sandbox.hook("pre-backup.sh", f"sleep 30\ntouch {finished}\n")
+    code, seconds = run_hook_after_a_stop(sandbox, hook, "pre")
+    assert code == -signal.SIGTERM
+    assert seconds < 10
+    assert not finished.exists()
+
+
+def test_a_post_hook_started_after_a_stop_signal_runs_to_its_end(sandbox):
+    finished = sandbox.root / "finished"
+    hook = sandbox.hook("post-backup.sh", f"sleep 2\ntouch {finished}\n")
+    code, seconds = run_hook_after_a_stop(sandbox, hook, "post")
+    assert code == 0
+    assert seconds >= 2
+    assert finished.exists()

@@ -174,3 +174,26 @@ def test_an_internal_error_is_a_failed_run_with_the_traceback_only_in_the_log(sa
     assert "Traceback" in (sandbox.log_dir / "forget-last.log").read_text()
     document = sandbox.last_json("forget")
     assert (document["status"], document["exit_code"]) == ("failed", 1)
+
+
+def test_lock_gauges_that_cannot_be_written_leave_the_audit_trail(sandbox):
+    # RESTIC_AUTO_UNLOCK inspects the locks after the failure, and every inspection writes
+    # restic_locks.prom: it fails here like every other metrics write.
+    trace = sandbox.root / "trace"
+    sandbox.hook("post-check.sh", f'echo "$1 $HELPER_STATUS" > {trace}\n')
+    blocker = sandbox.root / "not-a-dir"
+    blocker.write_text("")
+    completed = sandbox.helper(
+        "check",
+        RESTIC_CHECK_ARGS="--no-such-flag",
+        RESTIC_AUTO_UNLOCK="ON",
+        METRICS_DIR=str(blocker / "metrics"),
+    )
+    assert completed.returncode == 1, output(completed)
+    assert "lock metrics not written" in completed.stdout
+    assert "internal error" not in output(completed)
+    assert "Traceback" not in output(completed)
+    document = sandbox.last_json("check")
+    assert (document["status"], document["exit_code"]) == ("failed", 1)
+    assert "internal error" not in document["error"]
+    assert trace.read_text() == "1 failed\n"

@@ -4,7 +4,9 @@ waited for whatever happens to the log, memory stays bounded, and bytes that are
 
 import io
 import os
+import signal
 import subprocess
+import time
 from pathlib import Path
 
 from helper import restic, restic_output, settings
@@ -134,3 +136,44 @@ def test_bytes_that_are_no_utf8_pass_through_to_restic_and_into_readable_reports
     assert b"/" + LATIN1_NAME + b"/inside.txt" in listing.stdout
     # restic stores tags as JSON, where an undecodable byte becomes U+FFFD.
     assert snapshots(sandbox)[-1]["tags"] == ["tag\ufffdged"]
+
+
+def restic_wrapper(sandbox) -> tuple[Path, Path]:
+    """A RESTIC_BIN that leaves a process behind holding its stderr, the helper's pipe (restic
+    0.18 itself hands its children pipes of its own); return it and the straggler's pid file."""
+    pid_file = sandbox.root / "straggler.pid"
+    wrapper = sandbox.root / "restic-wrapper"
+    wrapper.write_text(
+        f"#!/bin/sh\nsleep 60 </dev/null >/dev/null &\necho $! > {pid_file}\n"
+        f'exec {sandbox.env["RESTIC_BIN"]} "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    return wrapper, pid_file
+
+
+def test_a_process_left_holding_restics_stderr_does_not_hold_up_the_run(sandbox):
+    wrapper, pid_file = restic_wrapper(sandbox)
+    started = time.monotonic()
+    try:
+        completed = sandbox.helper("check", RESTIC_BIN=str(wrapper))
+        elapsed = time.monotonic() - started
+        assert completed.returncode == 0, output(completed)
+        assert f"a process left by {wrapper} holds restic's error output open" in completed.stdout
+        assert elapsed < 30
+    finally:
+        os.kill(int(pid_file.read_text()), signal.SIGKILL)
+
+
+def test_a_timeout_holds_even_when_restics_stderr_stays_open(sandbox):
+    wrapper, pid_file = restic_wrapper(sandbox)
+    runner = restic.Restic(str(wrapper), sandbox.env, RunLog(None, Masker.from_secrets(())))
+    started = time.monotonic()
+    try:
+        # restic waits for its source command; the timeout interrupts both.
+        completed = runner.run(
+            "backup", "--stdin-from-command", "--stdin-filename", "x", "--", "sleep", "60", timeout_seconds=1
+        )
+        assert completed.exit_code == 124
+        assert time.monotonic() - started < 20
+    finally:
+        os.kill(int(pid_file.read_text()), signal.SIGKILL)
