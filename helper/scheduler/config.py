@@ -11,6 +11,7 @@ from helper import settings as settings_module
 from helper.scheduler import schedule as schedule_module
 from helper.scheduler.schedule import Schedule
 from helper.settings import Settings
+from helper.workers import requirements
 
 JOB_VARIABLES = {
     "backup": "BACKUP_CRON",
@@ -23,6 +24,12 @@ JOB_VARIABLES = {
 RELOADABLE = frozenset({*JOB_VARIABLES.values(), "TZ"})
 # How many fire times of the rarer job are checked when looking for two jobs due at once.
 COLLISION_HORIZON = 200
+# What a scheduled job's missing setting costs beyond its own runs failing.
+SCHEDULED_CONSEQUENCES = {
+    "forget": (
+        "; backups skip their inline forget while FORGET_CRON is set, so nothing would ever be forgotten"
+    ),
+}
 # Shell-image variables that scheduled or set up something this image does not do. Set, they
 # are warned about rather than silently ignored.
 REMOVED_VARIABLES = {
@@ -100,25 +107,15 @@ def job_schedules(settings: Settings) -> tuple[list[Schedule], list[str]]:
 
 def job_needs(settings: Settings, schedules: list[Schedule]) -> list[str]:
     """Return a problem for each scheduled job whose every run would end in a configuration
-    error (exit 2), naming its schedule and the variable it lacks."""
-    scheduled = {schedule.job for schedule in schedules}
+    error (exit 2), naming its schedule and what it lacks."""
     problems = []
-    if "backup" in scheduled and not settings.restic_tag:
-        problems.append(
-            "BACKUP_CRON: set, but RESTIC_TAG is empty, so every backup would exit 2 "
-            "(set a tag, or empty BACKUP_CRON)"
-        )
-    if "backup" in scheduled and not settings.backup_root_dir and not settings.restic_job_args:
-        problems.append(
-            "BACKUP_CRON: set, but neither BACKUP_ROOT_DIR nor RESTIC_JOB_ARGS names anything to "
-            "back up (set one, or empty BACKUP_CRON)"
-        )
-    if "forget" in scheduled and not settings.restic_forget_args:
-        problems.append(
-            "FORGET_CRON: set, but RESTIC_FORGET_ARGS is empty, so every forget would exit 2 and "
-            "backups skip their inline forget: nothing would ever be forgotten (set a policy such "
-            "as --keep-daily 7, or empty FORGET_CRON)"
-        )
+    for schedule in schedules:
+        for lack in requirements.missing(schedule.job, settings):
+            consequence = SCHEDULED_CONSEQUENCES.get(schedule.job, "")
+            problems.append(
+                f"{schedule.variable}: {schedule.job} is scheduled, but every run would exit 2: "
+                f"{lack}{consequence}; empty {schedule.variable} to disable it"
+            )
     return problems
 
 

@@ -22,6 +22,8 @@ EXIT_KILLED_WORKERS = 1
 EXIT_INTERNAL_ERROR = 1
 # In LOG_DIR: the traceback of an internal error, kept out of `docker logs`.
 TRACEBACK_FILE_NAME = "scheduler-traceback.log"
+# How often the fallback wait after a failed drain looks for exited workers.
+FALLBACK_POLL_SECONDS = 0.1
 
 
 def collect(loop: Loop, ready: list[int]) -> None:
@@ -60,9 +62,13 @@ def run(loop: Loop) -> int:
     scheduled, _ = guarded(loop, schedule)
     if not scheduled:
         loop.state = "stopping"
-    drained, exit_code = guarded(loop, drain)
-    if not drained:  # never leave a worker behind, even when the drain itself failed
+    deadline = time.monotonic() + loop.plan.settings.stop_grace_seconds
+    guarded(loop, interrupt_all)
+    drained, exit_code = guarded(loop, lambda loop: drain(loop, deadline))
+    if not drained:  # never leave a worker behind, yet let restic remove its lock first
+        guarded(loop, lambda loop: wait_out_grace(loop, deadline))
         guarded(loop, kill_remaining)
+        guarded(loop, mark_stopped)
     exit_code = exit_code if scheduled and drained else EXIT_INTERNAL_ERROR
     loop.say(f"stopped (exit {exit_code})")
     return exit_code
@@ -108,15 +114,20 @@ def schedule(loop: Loop) -> None:
         collect(loop, ready)
 
 
-def drain(loop: Loop) -> int:
-    """Hand SIGINT to every worker, wait up to STOP_GRACE_SECONDS, then SIGKILL what is left."""
-    grace = loop.plan.settings.stop_grace_seconds
-    if loop.children:
-        loop.say(f"sending SIGINT to {len(loop.children)} running worker(s); waiting up to {grace}s")
+def interrupt_all(loop: Loop) -> None:
+    """Hand SIGINT to every worker, once: the worker passes it on to restic, which then
+    removes its lock."""
     for child in loop.children.values():
         children.interrupt(child)
+    if loop.children:
+        grace = loop.plan.settings.stop_grace_seconds
+        loop.say(f"sending SIGINT to {len(loop.children)} running worker(s); waiting up to {grace}s")
+
+
+def drain(loop: Loop, deadline: float) -> int:
+    """Wait for the interrupted workers until `deadline` (STOP_GRACE_SECONDS after the stop),
+    passing on their output, then SIGKILL what is left."""
     write_heartbeat(loop)
-    deadline = time.monotonic() + grace
     while loop.children and time.monotonic() < deadline:
         outputs = [child.output for child in loop.children.values() if child.output_open]
         received, ready = loop.signals.wait(deadline - time.monotonic(), outputs)
@@ -126,17 +137,36 @@ def drain(loop: Loop) -> int:
             loop.say("second stop signal: not waiting any longer")
             break
     exit_code = kill_remaining(loop) if loop.children else 0
+    mark_stopped(loop)
+    return exit_code
+
+
+def mark_stopped(loop: Loop) -> None:
+    """Reap what the stop left and record it in the heartbeat."""
     loop.orphans_reaped += children.reap(loop.children)
     loop.state = "stopped"
     write_heartbeat(loop)
-    return exit_code
+
+
+def wait_out_grace(loop: Loop, deadline: float) -> None:
+    """The drain failed: trusting none of it, poll the workers' exits until they have all
+    ended or `deadline` passed. Their output waits in the pipe (a worker writes a few lines
+    while it stops) and is passed on by kill_remaining."""
+    while time.monotonic() < deadline:
+        loop.orphans_reaped += children.reap(loop.children)
+        if all(child.exit_code is not None for child in loop.children.values()):
+            return
+        time.sleep(FALLBACK_POLL_SECONDS)
 
 
 def kill_remaining(loop: Loop) -> int:
     """SIGKILL every worker still running and everything below it; collect them; return 1."""
     for child in loop.children.values():
-        loop.say(f"❌ {child.job} worker (pid {child.pid}) still running: SIGKILL to it and its processes")
-        children.kill_tree(child)
+        if child.exit_code is None:
+            loop.say(
+                f"❌ {child.job} worker (pid {child.pid}) still running: SIGKILL to it and its processes"
+            )
+        children.kill_tree(child)  # an exited worker may have left processes that hold its output
     for child in loop.children.values():
         if child.exit_code is None:
             try:

@@ -43,12 +43,12 @@ def skip_overlap(loop: Loop, job: JobState, scheduled: datetime, previous: child
         f"⏭ {name} skipped: previous run still active (pid {previous.pid}, the tick of "
         f"{local(loop, previous.scheduled_for)}); the tick of {local(loop, scheduled)} is not replayed"
     )
-    # Loaded on the first such skip only: counting is the one thing here that needs it.
-    from helper.report import metrics
-
     try:
+        # Loaded on the first such skip only: counting is the one thing here that needs it.
+        from helper.report import metrics
+
         metrics.count_skip(name, loop.plan.settings)
-    except (OSError, ValueError) as error:  # a reporter never stops the scheduler
+    except Exception as error:  # noqa: BLE001 - a reporter never stops the scheduler
         loop.say(f"⚠️ metrics reporter failed: {error}")
 
 

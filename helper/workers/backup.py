@@ -2,7 +2,7 @@
 
 from helper.outcome import Status
 from helper.restic import Completed
-from helper.workers import forget
+from helper.workers import forget, requirements
 from helper.workers.context import RunContext, WorkerReport, config_error, report_from
 
 NAME = "backup"
@@ -58,12 +58,10 @@ def inline_forget(context: RunContext) -> int | None:
 
 def run(context: RunContext) -> WorkerReport:
     settings = context.settings
-    if not settings.restic_tag:
-        message = "RESTIC_TAG is empty: every backup needs a tag"
-        context.log.error(message)
-        return config_error(message)
-    if not settings.backup_root_dir and not settings.restic_job_args:
-        context.log.warning("neither BACKUP_ROOT_DIR nor RESTIC_JOB_ARGS names anything to back up")
+    if problems := requirements.backup(settings):
+        for problem in problems:
+            context.log.error(problem)
+        return config_error("; ".join(problems))
     completed = context.run_restic(
         *build_command(settings.restic_job_args, settings.restic_tag, settings.backup_root_dir)
     )

@@ -9,13 +9,13 @@ was asked to wait for the lock, and that failure must not be silent.
 from helper.locks.repository_retry import lock_management_enabled
 from helper.outcome import EXIT_OK, Status, outcome_for
 from helper.restic import Completed
+from helper.workers import requirements
 from helper.workers.context import RunContext, WorkerReport, config_error, report_from
 
 NAME = "forget"
 SUMMARY = "Apply the retention policy RESTIC_FORGET_ARGS (restic forget)."
 TAKES_RUN_LOCK = True
 FIELDS = ("snapshots_kept", "snapshots_removed", "restic_exit_code")
-NO_POLICY = "No retention policy configured: set RESTIC_FORGET_ARGS (for example --keep-daily 7)"
 SKIPPED_LOCKED = (
     "forget skipped: the repository is locked by another host; retention catches up on the "
     "next run (add --retry-lock or --lock-wait, or stagger FORGET_CRON between hosts)"
@@ -69,9 +69,10 @@ def waited_for_the_lock(context: RunContext) -> bool:
 
 
 def run(context: RunContext) -> WorkerReport:
-    if not context.settings.restic_forget_args:
-        context.log.error(NO_POLICY)
-        return config_error(NO_POLICY)
+    if problems := requirements.forget(context.settings):
+        for problem in problems:
+            context.log.error(problem)
+        return config_error("; ".join(problems))
     completed, extras = forget(context)
     extras["restic_exit_code"] = completed.exit_code
     if completed.outcome.status is Status.LOCKED and waited_for_the_lock(context):

@@ -77,6 +77,19 @@ def test_empty_tag_exits_2_and_still_leaves_the_audit_trail(sandbox):
     assert snapshots(sandbox) == []
 
 
+def test_backup_with_nothing_to_back_up_is_a_config_error_before_restic(sandbox):
+    sandbox.hook("post-backup.sh", 'echo "post $1" > "$HOOKS_DIR/post.out"\n')
+    completed = sandbox.helper("backup", BACKUP_ROOT_DIR="", RESTIC_JOB_ARGS="", RESTIC_TAG="")
+    assert completed.returncode == 2, output(completed)
+    assert "RESTIC_TAG is empty" in completed.stdout
+    assert "neither BACKUP_ROOT_DIR nor RESTIC_JOB_ARGS names anything to back up" in completed.stdout
+    document = sandbox.last_json("backup")
+    assert (document["status"], document["exit_code"]) == ("failed", 2)
+    assert "RESTIC_TAG is empty" in document["error"] and "BACKUP_ROOT_DIR" in document["error"]
+    assert (sandbox.hooks_dir / "post.out").read_text() == "post 2\n"
+    assert "$ restic backup" not in log_text(sandbox, "backup")
+
+
 def test_unreadable_file_gives_warning_exit_3_with_a_snapshot(sandbox):
     """Root reads everything, so the helper runs without the capabilities that bypass file
     permissions (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH): a mode-000 file is then unreadable
@@ -163,10 +176,10 @@ def test_forget_without_policy_exits_2_with_audit(sandbox):
     sandbox.hook("post-forget.sh", 'echo "$1 $HELPER_STATUS" > "$HOOKS_DIR/post.out"\n')
     completed = sandbox.helper("forget")
     assert completed.returncode == 2
-    assert "No retention policy configured" in completed.stdout
+    assert "RESTIC_FORGET_ARGS is empty: no retention policy" in completed.stdout
     document = sandbox.last_json("forget")
     assert (document["status"], document["exit_code"]) == ("failed", 2)
-    assert "No retention policy configured" in document["error"]
+    assert "RESTIC_FORGET_ARGS is empty: no retention policy" in document["error"]
     assert (sandbox.hooks_dir / "post.out").read_text() == "2 failed\n"
     assert (sandbox.log_dir / "forget-error-last.log").exists()
 

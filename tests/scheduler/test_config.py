@@ -1,7 +1,11 @@
 """Validation as the scheduler, config-check and cron-list share it: every problem named by
 its variable, warnings for schedules that never fire or collide, and the ENV_FILE overlay."""
 
+import subprocess
+import sys
+
 from helper.scheduler import config
+from helper.workers import requirements
 
 BASE = {
     "RESTIC_PASSWORD": "secret-password",
@@ -74,18 +78,38 @@ def test_env_file_problems_name_env_file(tmp_path):
 
 def test_a_scheduled_job_without_what_it_needs_is_an_error_naming_both_variables():
     plan = load(FORGET_CRON="@daily", RESTIC_FORGET_ARGS="", RESTIC_TAG="", BACKUP_ROOT_DIR="")
-    assert [problem.split(",")[0] for problem in plan.problems] == [
-        "BACKUP_CRON: set",
-        "BACKUP_CRON: set",
-        "FORGET_CRON: set",
+    assert [problem.split(":")[0] for problem in plan.problems] == [
+        "BACKUP_CRON",
+        "BACKUP_CRON",
+        "FORGET_CRON",
     ]
     tag, source, policy = plan.problems
-    assert "RESTIC_TAG is empty" in tag
+    assert tag.startswith("BACKUP_CRON: backup is scheduled, but every run would exit 2: RESTIC_TAG is empty")
     assert "neither BACKUP_ROOT_DIR nor RESTIC_JOB_ARGS" in source
     assert "RESTIC_FORGET_ARGS is empty" in policy and "nothing would ever be forgotten" in policy
+    assert all(problem.endswith(f"empty {problem.split(':')[0]} to disable it") for problem in plan.problems)
     # A disabled job needs nothing; a source given as RESTIC_JOB_ARGS is enough.
     assert load(BACKUP_CRON="", RESTIC_TAG="", BACKUP_ROOT_DIR="", RESTIC_FORGET_ARGS="").problems == ()
     assert load(BACKUP_ROOT_DIR="", RESTIC_JOB_ARGS="--stdin-from-command -- cat x").problems == ()
+
+
+def test_the_scheduler_refuses_exactly_what_the_worker_refuses():
+    """One definition: each problem is the worker's own requirement message, word for word."""
+    plan = load(FORGET_CRON="@daily", RESTIC_FORGET_ARGS="", RESTIC_TAG="", BACKUP_ROOT_DIR="")
+    lacking = requirements.missing("backup", plan.settings) + requirements.missing("forget", plan.settings)
+    assert lacking == [requirements.NO_TAG, requirements.NO_SOURCE, requirements.NO_POLICY]
+    assert all(message in problem for message, problem in zip(lacking, plan.problems, strict=True))
+
+
+def test_the_requirements_stay_cheap_enough_for_pid_1():
+    """The scheduler imports the requirements: they must not pull in restic, reports or workers."""
+    code = (
+        "import sys, helper.scheduler.config\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('helper.restic', 'helper.report', "
+        "'helper.envelope', 'helper.workers.backup', 'helper.workers.forget'))))"
+    )
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert completed.stdout == "[]\n"
 
 
 def test_shell_image_variables_that_do_nothing_now_are_warned_about():

@@ -182,6 +182,82 @@ def test_an_internal_error_is_one_line_drains_the_workers_and_exits_1(sandbox):
     assert scheduler.output.endswith("stopped (exit 1)")
 
 
+# The seam for a failed drain: collecting the workers' output breaks once the stop began.
+FAULTY_DRAIN = """
+import runpy, sys
+from helper.scheduler import loop as loop_module
+
+real_collect = loop_module.collect
+
+def collect(loop, ready):
+    if loop.state == "stopping":
+        raise RuntimeError("a bug in the drain")
+    real_collect(loop, ready)
+
+loop_module.collect = collect
+sys.argv = ["helper", "entry"]
+runpy.run_module("helper", run_name="__main__")
+"""
+
+
+@pytest.mark.slow
+def test_a_failed_drain_still_gives_restic_its_grace_to_remove_its_lock(sandbox):
+    env = {**sandbox.env, **QUICK, "BACKUP_CRON": "* * * * * *", **SLOW_BACKUP}
+    scheduler = Running([sys.executable, "-c", FAULTY_DRAIN], env)
+    try:
+        scheduler.wait_for(r"\[backup\] ▶️ backup on .* started")
+        wait_until(lambda: repository_locks(sandbox.env), 30, "restic to lock the repository")
+        exit_code, elapsed = scheduler.stop()
+    finally:
+        if scheduler.process.poll() is None:
+            scheduler.kill()
+
+    assert exit_code == 1, scheduler.output
+    assert scheduler.matching(r"internal error: RuntimeError\('a bug in the drain'\)")
+    # The worker ended within the grace (20 s), so nothing was killed: restic removed its lock.
+    assert elapsed < 15, f"{elapsed:.1f}s"
+    assert not scheduler.matching("SIGKILL"), scheduler.output
+    assert repository_locks(sandbox.env) == []
+    assert (sandbox.last_json("backup")["status"], sandbox.last_json("backup")["exit_code"]) == (
+        "interrupted",
+        130,
+    )
+    # The output held in the pipe during the plain wait is still passed on.
+    assert scheduler.matching(r"\[backup\] ❌ backup finished: interrupted \(exit 130\)"), scheduler.output
+    assert heartbeat(sandbox)["state"] == "stopped"
+    assert scheduler.output.endswith("stopped (exit 1)")
+
+
+# The seam for a reporter failure the scheduler did not foresee: counting a skip raises.
+FAULTY_SKIP_COUNT = """
+import runpy, sys
+from helper.report import metrics
+
+def count_skip(job, settings):
+    raise ImportError("cannot import name 'Counter' from partially initialized module")
+
+metrics.count_skip = count_skip
+sys.argv = ["helper", "entry"]
+runpy.run_module("helper", run_name="__main__")
+"""
+
+
+def test_a_failing_skip_count_is_a_warning_and_scheduling_goes_on(sandbox):
+    env = {**sandbox.env, **QUICK, "BACKUP_CRON": "* * * * * *", **SLOW_BACKUP}
+    scheduler = Running([sys.executable, "-c", FAULTY_SKIP_COUNT], env)
+    try:
+        scheduler.wait_for(r"⚠️ metrics reporter failed: cannot import name 'Counter'", count=2)
+        exit_code, _ = scheduler.stop()
+    finally:
+        if scheduler.process.poll() is None:
+            scheduler.kill()
+
+    assert exit_code == 0, scheduler.output
+    assert len(scheduler.matching(r"⏭ backup skipped: previous run still active")) >= 2
+    assert not scheduler.matching("internal error"), scheduler.output
+    assert repository_locks(sandbox.env) == []
+
+
 def test_an_orphaned_grandchild_is_adopted_and_reaped(sandbox, start_entry):
     orphan_pid = sandbox.root / "orphan.pid"
     # The hook exits at once; its background sleep is orphaned and re-parented to the scheduler.
