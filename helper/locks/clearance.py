@@ -5,7 +5,8 @@ verdict and its SIGHUP probe can reach no live process other than restic; the in
 is repeated right before, since locks come and go. Stale locks it leaves (another host's
 lock proven by observation, a PID now owned by another program) are removed by id where
 the backend is reachable. `--remove-all` never happens here. After a removal,
-restic_locks.prom is written again from the locks that remain, so it never shows a removed lock.
+restic_locks.prom is written again from the locks that remain, so it never shows a removed lock;
+the caller gets the same remaining locks, so it need not inspect the repository again.
 """
 
 import dataclasses
@@ -28,6 +29,7 @@ class Clearance:
     left: tuple[str, ...] = ()  # eligible locks still there, with the reasons in `problems`
     problems: tuple[str, ...] = ()
     ran_unlock: bool = False
+    remaining: Inspection | None = None  # the last inspection without the locks removed
 
     def explanation(self) -> str:
         """Why eligible locks are still there, in one sentence (empty when none are)."""
@@ -84,12 +86,9 @@ def _log_removed(log: RunLog, inspection: Inspection, removed: set[str]) -> None
             )
 
 
-def _write_gauges(inspector: Inspector, inspection: Inspection, removed: set[str]) -> None:
-    remaining = tuple(lock for lock in inspection.locks if lock.record.lock_id not in removed)
-    settings = inspector.settings
-    lock_metrics.write(
-        dataclasses.replace(inspection, locks=remaining), settings.metrics_dir, settings.hostname
-    )
+def _without(inspection: Inspection, removed: set[str]) -> Inspection:
+    kept = tuple(lock for lock in inspection.locks if lock.record.lock_id not in removed)
+    return dataclasses.replace(inspection, locks=kept)
 
 
 def clear(
@@ -103,7 +102,7 @@ def clear(
     """Given a fresh inspection, remove the stale locks at least `minimum_age` old; say what happened."""
     plan = _plan(inspection, minimum_age, store is not None, unlock_when_safe)
     if not plan.eligible and not plan.restic_unlock:
-        return Clearance(refusals=plan.refusals)
+        return Clearance(refusals=plan.refusals, remaining=inspection)
     removed: set[str] = set()
     methods: list[str] = []
     if plan.restic_unlock:
@@ -122,16 +121,18 @@ def clear(
         removed |= by_id
         methods += [f"by id ({store.kind})"] if by_id else []
     _log_removed(log, inspection, removed)
+    remaining = _without(inspection, removed)
     if removed:
-        _write_gauges(inspector, inspection, removed)
-    left = tuple(lock_id for lock_id in plan.eligible if lock_id not in removed)
-    ran_unlock = "restic unlock" in methods
+        # Every inspection wrote the gauges; only a removal makes them out of date.
+        settings = inspector.settings
+        lock_metrics.write(remaining, settings.metrics_dir, settings.hostname, log)
     return Clearance(
-        plan.eligible,
-        tuple(sorted(removed)),
-        tuple(methods),
-        plan.refusals,
-        left,
-        tuple(problems),
-        ran_unlock,
+        eligible=plan.eligible,
+        removed=tuple(sorted(removed)),
+        methods=tuple(methods),
+        refusals=plan.refusals,
+        left=tuple(lock_id for lock_id in plan.eligible if lock_id not in removed),
+        problems=tuple(problems),
+        ran_unlock="restic unlock" in methods,
+        remaining=remaining,
     )

@@ -8,7 +8,9 @@ takes such a lock over by replacing the file: the straggler keeps the old, unlin
 
 Every attempt runs under a second flock, the guard, held for a moment: taking the lock and
 writing its holder happen together, so a takeover always reads the record of the process that
-holds the lock, never one that has just finished or not yet written its own.
+holds the lock, never one that has just finished or not yet written its own. An attempt that
+cannot get the guard within GUARD_WAIT_SECONDS (its holder is stopped or hung) finds the run
+lock busy, and a stop signal ends the wait for the guard as it ends the wait for the lock.
 """
 
 import contextlib
@@ -29,6 +31,11 @@ HELD_LOCK_VARIABLE = "RESTIC_HELPER_HELD_LOCK"
 POLL_SECONDS = 0.1
 RUN_LOCK_NAME = "run.lock"
 GUARD_SUFFIX = ".guard"
+# The guard is held for a few system calls; seconds mean its holder is stuck.
+GUARD_WAIT_SECONDS = 5.0
+GUARD_POLL_SECONDS = 0.01
+# A lock file replaced this often while we hold the guard is being replaced by hand, in a loop.
+REPLACED_TRIES = 10
 
 
 @dataclass
@@ -72,15 +79,29 @@ def guard_path(path: Path) -> Path:
 
 
 @contextlib.contextmanager
-def _guard(path: Path) -> Iterator[None]:
-    """Hold the guard of `path`: only our own attempts take it, each for a moment, never across
-    a fork (the descriptor is not inherited), so waiting for it is brief."""
-    descriptor = os.open(guard_path(path), os.O_RDWR | os.O_CREAT, 0o666)
+def _guard(path: Path, cancelled: Callable[[], bool]) -> Iterator[bool]:
+    """Hold the guard of `path` and yield True; yield False when it stays busy for
+    GUARD_WAIT_SECONDS or the run is cancelled. Only our own attempts take it, each for a
+    moment, never across a fork (the descriptor is not inherited)."""
+    # Read-only, since flock needs no write access: a guard created by another user (root's
+    # `docker exec`, with its umask) still serves everyone who can use the lock directory.
+    descriptor = os.open(guard_path(path), os.O_RDONLY | os.O_CREAT, 0o666)
     try:
-        fcntl.flock(descriptor, fcntl.LOCK_EX)
-        yield
+        yield _flock_within(descriptor, GUARD_WAIT_SECONDS, cancelled)
     finally:
         os.close(descriptor)
+
+
+def _flock_within(descriptor: int, seconds: float, cancelled: Callable[[], bool]) -> bool:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if cancelled() or time.monotonic() >= deadline:
+                return False
+        time.sleep(GUARD_POLL_SECONDS)
 
 
 def _names_the_same_file(path: Path, descriptor: int) -> bool:
@@ -95,7 +116,7 @@ def _names_the_same_file(path: Path, descriptor: int) -> bool:
 def _try_lock(path: Path) -> int | None:
     """Lock the file at `path` without blocking; None when it is busy. A file replaced between
     the open and the flock (by a takeover, or by hand) is not the lock any more: try again."""
-    while True:
+    for _ in range(REPLACED_TRIES):
         descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -105,17 +126,22 @@ def _try_lock(path: Path) -> int | None:
         if _names_the_same_file(path, descriptor):
             return descriptor
         os.close(descriptor)
+    return None
 
 
 def _record_holder(descriptor: int, job: str) -> None:
+    """Replace the record with ours. Emptying the file must work: a record left naming a run
+    that has finished would let LOCK_FORCE_INACTIVE take the lock from us. Writing ours is
+    best-effort (a full disk): an empty or cut-off record names nobody, so nobody takes over."""
+    os.ftruncate(descriptor, 0)
     holder = {
         "pid": os.getpid(),
         "hostname": os.uname().nodename,
         "job": job,
         "started_at": datetime.now().astimezone().isoformat(timespec="seconds"),
     }
-    os.ftruncate(descriptor, 0)
-    os.pwrite(descriptor, json.dumps(holder).encode(), 0)
+    with contextlib.suppress(OSError):
+        os.pwrite(descriptor, json.dumps(holder).encode(), 0)
 
 
 def _holder_is_gone(holder: dict) -> bool:
@@ -125,9 +151,11 @@ def _holder_is_gone(holder: dict) -> bool:
     return process_state(holder["pid"]) != "alive"
 
 
-def _attempt(path: Path, job: str, force_inactive: bool) -> RunLock | None:
+def _attempt(path: Path, job: str, force_inactive: bool, cancelled: Callable[[], bool]) -> RunLock | None:
     """Take the lock (over, when allowed and its holder is gone) and record us; None when busy."""
-    with _guard(path):
+    with _guard(path, cancelled) as guarded:
+        if not guarded:
+            return None
         descriptor = _try_lock(path)
         took_over_from = None
         if descriptor is None and force_inactive:
@@ -138,7 +166,11 @@ def _attempt(path: Path, job: str, force_inactive: bool) -> RunLock | None:
                 took_over_from = holder
         if descriptor is None:
             return None
-        _record_holder(descriptor, job)
+        try:
+            _record_holder(descriptor, job)
+        except OSError:
+            os.close(descriptor)
+            raise
         return RunLock(path, descriptor, took_over_from)
 
 
@@ -157,7 +189,7 @@ def acquire(
     started = budget.clock()
     try:
         while True:
-            lock = _attempt(path, job, force_inactive)
+            lock = _attempt(path, job, force_inactive, cancelled)
             if lock is not None:
                 lock.waited = budget.clock() - started
                 return lock

@@ -8,8 +8,6 @@ from urllib.parse import urlsplit
 
 # Directories the helper writes to or reads from: a file in their place is a mistake.
 DIRECTORY_SETTINGS = ("LOG_DIR", "LOCK_DIR", "METRICS_DIR", "HOOKS_DIR", "TEMPLATES_DIR")
-# A timeout of 0 would make smtplib and requests wait forever, or not at all.
-TIMEOUT_SETTINGS = ("SMTP_TIMEOUT", "WEBHOOK_TIMEOUT")
 # One mailbox as mail programs take it: `ops@example.com`, `root`, or `Ops <ops@example.com>`.
 MAILBOX = re.compile(r"[^\s<>@,]+(?:@[^\s<>@,]+)?")
 NAMED_MAILBOX = re.compile(r"[^<>\r\n]*<(?P<address>[^<>]*)>")
@@ -71,14 +69,6 @@ def directory_problems(values: Mapping[str, object]) -> list[str]:
     return problems
 
 
-def timeout_problems(values: Mapping[str, object]) -> list[str]:
-    return [
-        f"{name}: expected 1 second or more, got {str(values[name.lower()])!r}"
-        for name in TIMEOUT_SETTINGS
-        if values[name.lower()] < 1
-    ]
-
-
 def check(values: Mapping[str, object], environment: Mapping[str, str]) -> list[str]:
     """Return every problem of values that parsed but cannot work."""
     problems = []
@@ -89,7 +79,6 @@ def check(values: Mapping[str, object], environment: Mapping[str, str]) -> list[
             "RESTIC_PASSWORD: not set (set RESTIC_PASSWORD, RESTIC_PASSWORD_FILE or RESTIC_PASSWORD_COMMAND)"
         )
     problems += directory_problems(values)
-    problems += timeout_problems(values)
     problems += mail_problems(values)
     problems += webhook_problems(values)
     return problems

@@ -54,6 +54,18 @@ def parse_count(raw: str) -> int:
     return int(text)
 
 
+def count_from(minimum: int) -> Kind:
+    """A count that must be at least `minimum`, such as a timeout where 0 would mean no limit."""
+
+    def parse(raw: str) -> int:
+        number = parse_count(raw)
+        if number < minimum:
+            raise ValueError(f"expected a whole number of {minimum} or more, got {raw!r}")
+        return number
+
+    return Kind(f"integer ≥ {minimum}", parse)
+
+
 def parse_port(raw: str) -> int:
     port = parse_count(raw)
     if not 0 < port < 65536:

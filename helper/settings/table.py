@@ -42,6 +42,10 @@ def _observation_window(raw: str) -> float:
     return seconds
 
 
+# A timeout of 0 would make smtplib and requests wait forever, or not at all.
+TIMEOUT_SECONDS = kinds.count_from(1)
+
+
 def _cloud_secret(name: str, help_text: str) -> Setting:
     return Setting(name, kinds.TEXT, "", help_text, "Repository", secret=True, restic="export")
 
@@ -265,7 +269,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SMTP_USER", kinds.TEXT, "", "SMTP login user. Empty: no login.", "Mail"),
     Setting("SMTP_PASSWORD", kinds.TEXT, "", "SMTP login password.", "Mail", secret=True),
     Setting("SMTP_FROM", kinds.TEXT, "", "Sender address. Empty: restic-helper@<hostname>.", "Mail"),
-    Setting("SMTP_TIMEOUT", kinds.COUNT, "30", "Seconds before an SMTP delivery gives up.", "Mail"),
+    Setting("SMTP_TIMEOUT", TIMEOUT_SECONDS, "30", "Seconds before an SMTP delivery gives up.", "Mail"),
     Setting(
         "SENDMAIL_BIN",
         kinds.TEXT,
@@ -285,7 +289,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "WEBHOOK_HEADER_AUTH", kinds.TEXT, "", "Value of the Authorization header.", "Webhook", secret=True
     ),
-    Setting("WEBHOOK_TIMEOUT", kinds.COUNT, "10", "Seconds per webhook attempt.", "Webhook"),
+    Setting("WEBHOOK_TIMEOUT", TIMEOUT_SECONDS, "10", "Seconds per webhook attempt.", "Webhook"),
     Setting(
         "WEBHOOK_ON_ERROR",
         kinds.BOOLEAN,

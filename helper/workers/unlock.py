@@ -81,12 +81,9 @@ def show_failure(context: RunContext, report: WorkerReport) -> WorkerReport:
     return report
 
 
-def inspect_after(context: RunContext, inspector: Inspector, extras: dict) -> Inspection | None:
-    """Inspect once more: the locks left, and restic_locks.prom without the ones removed."""
-    after, _ = inspector.inspect()
+def note_after(context: RunContext, after: Inspection | None, extras: dict) -> None:
     extras["locks_after"] = None if after is None else len(after.locks)
     context.log.info(f"🔓 locks after: {extras['locks_after'] if after is not None else 'unknown'}")
-    return after
 
 
 def remove_all(
@@ -96,7 +93,9 @@ def remove_all(
     if kept:
         context.log.warning(f"--remove-all: also removing {len(kept)} lock(s) not proven stale")
     completed = context.restic.run(*build_command(True))
-    after = inspect_after(context, inspector, extras)
+    # restic says nothing of what it removed: only a new inspection tells (and updates the gauges).
+    after, _ = inspector.inspect()
+    note_after(context, after, extras)
     gone = inspection.ids - (after.ids if after is not None else inspection.ids)
     extras.update(removed=sorted(gone), locks_removed=len(gone), method="restic unlock --remove-all")
     extras["locks"] = show(context, inspection, gone)
@@ -126,7 +125,7 @@ def run(context: RunContext) -> WorkerReport:
         return remove_all(context, inspector, inspection, extras)
     store = backend.open_store(context.settings.restic_repository, context.restic.environment)
     result = clearance.clear(inspector, store, log, inspection, 0.0, unlock_when_safe=True)
-    inspect_after(context, inspector, extras)
+    note_after(context, result.remaining, extras)
     extras.update(removed=list(result.removed), locks_removed=len(result.removed))
     extras.update(
         method=" + ".join(result.methods) or None, locks=show(context, inspection, set(result.removed))

@@ -18,6 +18,7 @@ BASE = {"RESTIC_REPOSITORY": "/srv/repo", "RESTIC_PASSWORD": "hunter2-secret"}
 MALFORMED = {
     "boolean": "maybe",
     "integer ≥ 0": "-5",
+    "integer ≥ 1": "0",
     "port": "70000",
     "duration": "5 parsecs",
     "words": "--exclude 'unterminated",
@@ -66,10 +67,8 @@ FREE_TEXT = {
     "SMTP_PASSWORD",
     "SENDMAIL_BIN",
 }
-# Values a kind accepts that a cross-check refuses.
+# More wrong values, beyond one per kind.
 EXTRA_MALFORMED = [
-    ("SMTP_TIMEOUT", "0", "1 second or more"),
-    ("WEBHOOK_TIMEOUT", "0", "1 second or more"),
     # Absurdly large numbers would overflow a sleep or a timer in the scheduler (PID 1).
     ("STOP_GRACE_SECONDS", "9" * 400, "at most 1,000,000,000"),
     ("PROBE_TIMEOUT", "99999999999999999999999d", "at most 1,000,000,000 seconds"),
@@ -113,6 +112,7 @@ WELL_FORMED = {
     "text": "from-file",
     "boolean": "yes",
     "integer ≥ 0": "7",
+    "integer ≥ 1": "1",
     "port": "587",
     "duration": "1h30m",
     "words": "--exclude 'a b'",
@@ -223,6 +223,17 @@ def test_counts_ports_choices_crons_and_zones():
     assert loaded.check_cron == "@daily"
     assert loaded.prune_cron == "*/5 * * * * *"
     assert loaded.tz == "America/New_York"
+
+
+def test_timeouts_take_one_second_or_more():
+    loaded, problems = load(SMTP_TIMEOUT="1", WEBHOOK_TIMEOUT="600")
+    assert problems == ()
+    assert (loaded.smtp_timeout, loaded.webhook_timeout) == (1, 600)
+    _, problems = load(SMTP_TIMEOUT="0", WEBHOOK_TIMEOUT="")
+    assert problems == (
+        "SMTP_TIMEOUT: expected a whole number of 1 or more, got '0'",
+        "WEBHOOK_TIMEOUT: expected a whole number of 1 or more, got ''",
+    )
 
 
 def test_every_variable_has_a_file_twin(tmp_path):

@@ -4,10 +4,13 @@ takeover, and the lock wait."""
 
 import json
 import os
+import resource
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
@@ -15,6 +18,8 @@ from pathlib import Path
 import pytest
 
 from tests.locks.conftest import log_text, output, read_metrics, wait_until
+
+ROOT = Path(__file__).resolve().parents[2]
 
 # Takes the run lock, records itself as its holder, hands the descriptor to a `sleep` that
 # outlives it, and exits: the flock stays held, but its recorded holder is gone.
@@ -52,6 +57,17 @@ if record:
     os.pwrite(descriptor, json.dumps(holder).encode(), 0)
 os.close(guard)
 time.sleep(60)
+"""
+
+# Takes the run lock with the helper's own code, says what it got, and keeps it until stdin closes.
+ACQUIRE = """
+import sys
+from pathlib import Path
+from helper.locks import run_lock
+from helper.locks.budget import WaitBudget
+lock = run_lock.acquire(Path(sys.argv[1]), "backup", WaitBudget(0))
+print(type(lock).__name__, flush=True)
+sys.stdin.read()
 """
 
 
@@ -265,3 +281,92 @@ def test_a_stop_signal_during_the_run_lock_wait_ends_the_run_interrupted_with_it
         gate.touch()
         holder.communicate(timeout=60)
     assert holder.returncode == 0
+
+
+def start_holding_the_guard(sandbox) -> tuple[subprocess.Popen, Path]:
+    """A process that holds the guard and never lets go, as a stopped or hung run would."""
+    never = sandbox.root / "never"
+    return start_mid_acquire(sandbox, never, None), run_lock_path(sandbox).with_name("run.lock.guard")
+
+
+def test_a_stop_signal_while_the_guard_is_held_ends_the_run_interrupted(sandbox):
+    guard_holder, guard = start_holding_the_guard(sandbox)
+    try:
+        waiter = start(sandbox, "forget", "--lock-wait", "5m", RESTIC_FORGET_ARGS="--keep-last 1")
+        wait_until(lambda: opened_by(waiter.pid, guard), message="the waiter at the guard")
+        time.sleep(0.3)
+        began = time.monotonic()
+        waiter.send_signal(signal.SIGTERM)
+        stdout, stderr = waiter.communicate(timeout=30)
+        assert time.monotonic() - began < 5
+    finally:
+        guard_holder.kill()
+        guard_holder.wait()
+    assert waiter.returncode == 130, stdout + stderr
+    assert sandbox.last_json("forget")["status"] == "interrupted"
+
+
+@pytest.mark.slow
+def test_a_guard_held_for_ever_makes_the_run_lock_busy_instead_of_hanging(sandbox):
+    guard_holder, _ = start_holding_the_guard(sandbox)
+    try:
+        began = time.monotonic()
+        completed = sandbox.helper("backup", timeout=60)
+        waited = time.monotonic() - began
+    finally:
+        guard_holder.kill()
+        guard_holder.wait()
+    assert completed.returncode == 0, output(completed)
+    assert "backup skipped: previous run still active" in completed.stdout
+    assert 5 <= waited < 20
+
+
+def acquire_in_child(path: Path, *prefix: str, **options) -> subprocess.Popen:
+    child = subprocess.Popen(
+        [*prefix, sys.executable, "-c", ACQUIRE, str(path)],
+        env={"PATH": os.environ["PATH"], "PYTHONPATH": str(ROOT)},
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **options,
+    )
+    return child
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"), reason="needs root and setpriv")
+def test_a_guard_created_by_root_still_serves_a_run_of_another_user():
+    lock_dir = Path(tempfile.mkdtemp(prefix="run-lock-"))  # pytest's own are private to root
+    try:
+        lock_dir.chmod(0o777)
+        os.close(os.open(lock_dir / "run.lock.guard", os.O_CREAT | os.O_RDONLY, 0o644))
+        nobody = ("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups")
+        child = acquire_in_child(lock_dir / "run.lock", *nobody)
+        stdout, stderr = child.communicate("", timeout=30)
+        assert (child.returncode, stdout) == (0, "RunLock\n"), stderr
+        assert (lock_dir / "run.lock").stat().st_uid == 65534
+    finally:
+        shutil.rmtree(lock_dir)
+
+
+def no_file_may_grow() -> None:
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # so a write fails with EFBIG instead
+    resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
+
+
+def test_a_holder_record_that_cannot_be_written_still_leaves_the_lock_held(sandbox):
+    path = run_lock_path(sandbox)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    finished = {"pid": finished_pid(), "hostname": socket.gethostname(), "job": "backup"}
+    path.write_text(json.dumps(finished))
+    child = acquire_in_child(path, preexec_fn=no_file_may_grow)
+    try:
+        assert child.stdout.readline() == "RunLock\n", child.stderr.read()
+        # The record of the finished run is gone, so LOCK_FORCE_INACTIVE cannot take the lock.
+        assert path.read_text() == ""
+        skipped = sandbox.helper("backup", LOCK_FORCE_INACTIVE="ON")
+        assert "backup skipped: previous run still active" in skipped.stdout, output(skipped)
+        assert "held by" not in skipped.stdout
+    finally:
+        child.communicate("", timeout=30)
+    assert child.returncode == 0
