@@ -42,6 +42,18 @@ class LocalStore:
         return None
 
 
+def _requests():
+    """Return the requests module, imported lazily (only REST repositories need it). The run may
+    be importing it in the background for the webhook reporter: wait for that first, since a
+    module two threads import at once can come out half-loaded."""
+    from helper.report import wait_for_preload
+
+    wait_for_preload()
+    import requests
+
+    return requests
+
+
 @dataclass(frozen=True)
 class RestStore:
     base_url: str  # ends with "/", carries no credentials
@@ -50,9 +62,7 @@ class RestStore:
     kind: str = "rest"
 
     def _request(self, method: str, path: str, **arguments):
-        import requests
-
-        return requests.request(
+        return _requests().request(
             method,
             self.base_url + path,
             auth=self.auth,
@@ -63,8 +73,7 @@ class RestStore:
 
     def list_ids(self) -> set[str] | None:
         """Return the ids the server lists under locks/, or None when it cannot be asked."""
-        import requests
-
+        requests = _requests()
         try:
             response = self._request("GET", "locks/", headers={"Accept": REST_V2})
             entries = response.json() if response.status_code == 200 else None
@@ -77,8 +86,7 @@ class RestStore:
 
     def remove(self, lock_id: str) -> str | None:
         """DELETE one lock; return None on success (or when it is gone), else the problem."""
-        import requests
-
+        requests = _requests()
         if not LOCK_ID.match(lock_id):
             return f"not a lock id: {lock_id!r}"
         try:

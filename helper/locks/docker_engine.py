@@ -53,6 +53,9 @@ def look(enabled: bool) -> DockerView:
     if not enabled:
         return DockerView()
     try:
+        from helper.report import wait_for_preload
+
+        wait_for_preload()  # the SDK imports requests, which the webhook's preload may be importing
         import docker
 
         client = docker.from_env(timeout=ENGINE_TIMEOUT_SECONDS)

@@ -9,7 +9,6 @@ from collections.abc import Callable
 
 from helper.locks.budget import WaitBudget
 from helper.outcome import Status
-from helper.report import wait_for_preload
 from helper.restic import Completed, Restic
 from helper.runlog import RunLog
 from helper.settings import CONFIG_ERROR_EXIT_CODE, Settings
@@ -33,7 +32,6 @@ def make_runner(
         if completed.outcome.status is not Status.LOCKED or not lock_management_enabled(settings):
             return completed
         if retry is None:
-            wait_for_preload()  # lock clearing may import requests, which the preload may be importing
             from helper.locks import conflict
 
             retry = conflict.LockRetry(restic, settings, log, budget, conflict.make_watch(restic, settings))
@@ -50,7 +48,6 @@ def after_failure(context, report) -> None:
     if report.outcome.exit_code == CONFIG_ERROR_EXIT_CODE or context.job == "unlock":
         return
     try:
-        wait_for_preload()  # lock clearing may import requests, which the preload may be importing
         from helper.locks import conflict
 
         conflict.clear_after_failure(context)
