@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -24,6 +25,14 @@ pathlib.Path(sys.argv[2]).touch()
 time.sleep(float(sys.argv[3]))
 """
 SENDMAIL = '#!/bin/sh\ncat > "$(dirname "$0")/mail.txt"\n'
+
+
+def install_sendmail(shared) -> Path:
+    """A sendmail that keeps the mail it is given in mail.txt beside itself."""
+    sendmail = shared.sandbox.root / "sendmail"
+    sendmail.write_text(SENDMAIL)
+    sendmail.chmod(0o755)
+    return sendmail
 
 
 def hold_run_lock(shared, seconds: float) -> subprocess.Popen:
@@ -117,9 +126,7 @@ def test_restics_own_retry_lock_is_lock_wait_too(shared):
 @pytest.mark.slow
 def test_a_repository_lock_timeout_reaches_every_sink(shared):
     shared.hold("host-a", "exclusive")
-    sendmail = shared.sandbox.root / "sendmail"
-    sendmail.write_text(SENDMAIL)
-    sendmail.chmod(0o755)
+    sendmail = install_sendmail(shared)
     shared.sandbox.hook("post-prune.sh", 'echo "$1 $HELPER_STATUS $HELPER_ERROR" > "$HOOKS_DIR/post.out"\n')
     with http_receiver() as webhook:
         completed = shared.helper(
@@ -154,9 +161,7 @@ def test_a_forget_whose_lock_wait_is_spent_ends_locked_and_says_so(shared):
     # Without a wait, another host's lock makes forget skip (test_handoff). Asked to wait and
     # still locked out, it failed to do what it was asked: locked, exit 11, and never silent.
     shared.hold("host-a", "exclusive")
-    sendmail = shared.sandbox.root / "sendmail"
-    sendmail.write_text(SENDMAIL)
-    sendmail.chmod(0o755)
+    sendmail = install_sendmail(shared)
     shared.sandbox.hook("post-forget.sh", 'echo "$1 $HELPER_STATUS" > "$HOOKS_DIR/post.out"\n')
     completed = shared.helper(
         "host-b",

@@ -141,9 +141,17 @@ def test_a_second_stop_signal_during_the_drain_stops_waiting(sandbox, start_entr
     wait_until(lambda: process_state(int(hook_pid.read_text())) is None, 5, "the hook to be gone")
 
 
-# The one seam: a real scheduler process whose tick raises once a worker has run for 2 s.
+def faulty_scheduler(sandbox, patch: str) -> Running:
+    """A real scheduler (`entry`) with one function patched by `patch`: the one seam these
+    tests need to make a bug happen, backing up every second from a slow source."""
+    run_entry = "sys.argv = ['helper', 'entry']\nrunpy.run_module('helper', run_name='__main__')\n"
+    script = f"import runpy, sys\n{patch}\n{run_entry}"
+    env = {**sandbox.env, **QUICK, "BACKUP_CRON": "* * * * * *", **SLOW_BACKUP}
+    return Running([sys.executable, "-c", script], env)
+
+
+# A tick that raises once a worker has run for 2 s.
 FAULTY_TICK = """
-import runpy, sys
 from helper.scheduler import ticks
 
 real_tick = ticks.tick
@@ -154,14 +162,11 @@ def tick(loop):
     real_tick(loop)
 
 ticks.tick = tick
-sys.argv = ["helper", "entry"]
-runpy.run_module("helper", run_name="__main__")
 """
 
 
 def test_an_internal_error_is_one_line_drains_the_workers_and_exits_1(sandbox):
-    env = {**sandbox.env, **QUICK, "BACKUP_CRON": "* * * * * *", **SLOW_BACKUP}
-    scheduler = Running([sys.executable, "-c", FAULTY_TICK], env)
+    scheduler = faulty_scheduler(sandbox, FAULTY_TICK)
     try:
         assert scheduler.finish(60) == 1, scheduler.output
     finally:
@@ -182,9 +187,8 @@ def test_an_internal_error_is_one_line_drains_the_workers_and_exits_1(sandbox):
     assert scheduler.output.endswith("stopped (exit 1)")
 
 
-# The seam for a failed drain: collecting the workers' output breaks once the stop began.
+# A failed drain: collecting the workers' output breaks once the stop began.
 FAULTY_DRAIN = """
-import runpy, sys
 from helper.scheduler import loop as loop_module
 
 real_collect = loop_module.collect
@@ -195,15 +199,12 @@ def collect(loop, ready):
     real_collect(loop, ready)
 
 loop_module.collect = collect
-sys.argv = ["helper", "entry"]
-runpy.run_module("helper", run_name="__main__")
 """
 
 
 @pytest.mark.slow
 def test_a_failed_drain_still_gives_restic_its_grace_to_remove_its_lock(sandbox):
-    env = {**sandbox.env, **QUICK, "BACKUP_CRON": "* * * * * *", **SLOW_BACKUP}
-    scheduler = Running([sys.executable, "-c", FAULTY_DRAIN], env)
+    scheduler = faulty_scheduler(sandbox, FAULTY_DRAIN)
     try:
         scheduler.wait_for(r"\[backup\] ▶️ backup on .* started")
         wait_until(lambda: repository_locks(sandbox.env), 30, "restic to lock the repository")
@@ -228,23 +229,19 @@ def test_a_failed_drain_still_gives_restic_its_grace_to_remove_its_lock(sandbox)
     assert scheduler.output.endswith("stopped (exit 1)")
 
 
-# The seam for a reporter failure the scheduler did not foresee: counting a skip raises.
+# A reporter failure the scheduler did not foresee: counting a skip raises.
 FAULTY_SKIP_COUNT = """
-import runpy, sys
 from helper.report import metrics
 
 def count_skip(job, settings):
     raise ImportError("cannot import name 'Counter' from partially initialized module")
 
 metrics.count_skip = count_skip
-sys.argv = ["helper", "entry"]
-runpy.run_module("helper", run_name="__main__")
 """
 
 
 def test_a_failing_skip_count_is_a_warning_and_scheduling_goes_on(sandbox):
-    env = {**sandbox.env, **QUICK, "BACKUP_CRON": "* * * * * *", **SLOW_BACKUP}
-    scheduler = Running([sys.executable, "-c", FAULTY_SKIP_COUNT], env)
+    scheduler = faulty_scheduler(sandbox, FAULTY_SKIP_COUNT)
     try:
         scheduler.wait_for(r"⚠️ metrics reporter failed: cannot import name 'Counter'", count=2)
         exit_code, _ = scheduler.stop()
