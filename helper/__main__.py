@@ -1,8 +1,7 @@
 import sys
 
 from helper.cli import main
-
-EXIT_INTERNAL_ERROR = 1
+from helper.outcome import EXIT_FAILED, EXIT_INTERRUPTED
 
 
 def internal_error(error: Exception) -> int:
@@ -12,7 +11,7 @@ def internal_error(error: Exception) -> int:
     frame = traceback.extract_tb(error.__traceback__)[-1]
     line = f"restic-helper: internal error: {error!r} (at {frame.filename}:{frame.lineno}); please report it"
     sys.stderr.write(masked(line) + "\n")
-    return EXIT_INTERNAL_ERROR
+    return EXIT_FAILED
 
 
 def masked(text: str) -> str:
@@ -29,6 +28,6 @@ def masked(text: str) -> str:
 try:
     sys.exit(main(sys.argv[1:]))
 except KeyboardInterrupt:
-    sys.exit(130)
+    sys.exit(EXIT_INTERRUPTED)
 except Exception as error:  # noqa: BLE001 - the last resort, after every command's own handling
     sys.exit(internal_error(error))

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from helper import workers
-from helper.settings import CONFIG_ERROR_EXIT_CODE
+from helper.outcome import EXIT_CANNOT_START, EXIT_CONFIG_ERROR
 from helper.settings.kinds import parse_duration
 
 
@@ -41,7 +41,6 @@ def worker_command(name: str) -> Callable[[list[str]], int]:
         lock_wait = options.lock_wait
         if lock_wait is None:
             lock_wait = loaded.schedule_lock_wait if options.scheduled else 0.0
-        options.lock_wait = lock_wait  # what the run was given, whatever its source
         return envelope.run(worker, options, loaded, problems, lock_wait)
 
     return command
@@ -71,11 +70,11 @@ def locked_run(argv: list[str]) -> int:
         lock = run_lock.acquire(Path(path), options.job, WaitBudget(0), loaded.lock_force_inactive)
     except OSError as error:
         sys.stderr.write(f"locked_run: cannot use the lock file {path}: {error.strerror}\n")
-        return CONFIG_ERROR_EXIT_CODE
+        return EXIT_CONFIG_ERROR
+    masker = Masker.from_secrets(loaded.secrets)
     if isinstance(lock, run_lock.Busy):
-        return envelope.skip_busy(options.job, lock, loaded)
+        return envelope.skip_busy(options.job, lock, loaded, masker)
     if lock.took_over_from:
-        masker = Masker.from_secrets(loaded.secrets)
         sys.stderr.write(masker.mask(f"⚠️ locked_run: {lock.takeover_message()}") + "\n")
         sys.stderr.flush()
     os.set_inheritable(lock.descriptor, True)
@@ -84,7 +83,7 @@ def locked_run(argv: list[str]) -> int:
         os.execvp(options.command[0], options.command)  # noqa: S606 - exec keeps the lock fd
     except OSError as error:
         sys.stderr.write(f"locked_run: cannot run {options.command[0]}: {error.strerror}\n")
-        return 127
+        return EXIT_CANNOT_START
 
 
 def lazy(module_name: str) -> Callable[[list[str]], int]:
@@ -116,9 +115,9 @@ def usage() -> str:
 def main(argv: list[str]) -> int:
     if not argv or argv[0] in ("-h", "--help"):
         sys.stdout.write(usage())
-        return 0 if argv else CONFIG_ERROR_EXIT_CODE
+        return 0 if argv else EXIT_CONFIG_ERROR
     command = COMMANDS.get(os.path.basename(argv[0]).replace("-", "_"))
     if command is None:
         sys.stderr.write(f"unknown command {argv[0]!r}\n" + usage())
-        return CONFIG_ERROR_EXIT_CODE
+        return EXIT_CONFIG_ERROR
     return command(argv[1:])

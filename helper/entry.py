@@ -16,28 +16,11 @@ import sys
 import textwrap
 
 from helper import cli, workers
-from helper.settings import CONFIG_ERROR_EXIT_CODE
+from helper.command_names import command_name
+from helper.outcome import EXIT_CANNOT_START, EXIT_CONFIG_ERROR
 
 # The commands of helper.cli that the container's entrypoint runs itself rather than exec'ing.
 DIAGNOSTICS = frozenset({"config_check", "cron_list", "healthcheck", "scheduler"})
-# Where the image installs its executables: `/bin/forget` is the built-in worker, but
-# `/opt/x/forget` is the operator's own program and is exec'd.
-BUILT_IN_DIRECTORIES = ("/bin/", "/usr/bin/")
-EXIT_CANNOT_RUN = 127
-
-
-def command_name(word: str) -> str:
-    """Given the container's first argument, return the built-in command it names (`forget`,
-    `/bin/forget`, `config-check` -> `config_check`), or "" when it names none."""
-    for directory in BUILT_IN_DIRECTORIES:
-        word = word.removeprefix(directory)
-    return "" if "/" in word else word.replace("-", "_")
-
-
-def one_shot_worker(arguments: list[str]) -> str:
-    """Given the container's arguments, return the worker a one-shot run starts, or ""."""
-    name = command_name(arguments[0]) if arguments else ""
-    return name if name in workers.NAMES else ""
 
 
 def run_worker(name: str, arguments: list[str]) -> int:
@@ -54,7 +37,7 @@ def exec_command(argv: list[str]) -> int:
         os.execvp(argv[0], argv)  # noqa: S606 - the operator's own command, by design
     except OSError as error:
         sys.stderr.write(f"entry: cannot run {argv[0]}: {error.strerror}\n")
-    return EXIT_CANNOT_RUN
+    return EXIT_CANNOT_START
 
 
 def main(argv: list[str]) -> int:
@@ -73,5 +56,5 @@ def main(argv: list[str]) -> int:
         return cli.COMMANDS[name](argv[1:])
     if not argv[0]:
         sys.stderr.write("entry: an empty command name\n")
-        return CONFIG_ERROR_EXIT_CODE
+        return EXIT_CONFIG_ERROR
     return exec_command(argv)

@@ -13,14 +13,16 @@ from pathlib import Path
 from types import ModuleType
 
 from helper import hooks, restic
-from helper.locks import repository_retry, run_lock
+from helper.locks import run_lock
 from helper.locks.budget import WaitBudget
+from helper.locks.session import RepositoryLocks
 from helper.masking import Masker
-from helper.outcome import EXIT_FAILED, Outcome, Status, outcome_for
-from helper.report import REPORTERS, metrics, preload_libraries, wait_for_preload
+from helper.outcome import EXIT_CONFIG_ERROR, EXIT_FAILED, EXIT_OK, Outcome, Status, outcome_for
+from helper.report import REPORTERS, skips
 from helper.result import RunResult
 from helper.runlog import RunLog
-from helper.settings import CONFIG_ERROR_EXIT_CODE, Settings
+from helper.settings import Settings
+from helper.stop import TOKEN
 from helper.workers.context import RunContext, WorkerReport, config_error
 
 
@@ -36,23 +38,26 @@ def run(
     started_at = datetime.now().astimezone()
     budget = WaitBudget(lock_wait_seconds)
     # Before the lock wait, so a stop signal during the wait ends the run with its audit trail.
-    restic.install_signal_forwarding()
+    TOKEN.install()
     lock, problems = take_run_lock(worker, settings, problems, budget)
     # A stop signal while waiting for the guard is an interruption, not a busy lock.
-    if isinstance(lock, run_lock.Busy) and lock_wait_seconds <= 0 and not restic.interrupted():
-        return skip_busy(worker.NAME, lock, settings)
+    if isinstance(lock, run_lock.Busy) and lock_wait_seconds <= 0 and not TOKEN.stopped():
+        return skip_busy(worker.NAME, lock, settings, masker)
     # With --json (unlock), stdout carries only the JSON document; the log goes to stderr.
     console = sys.stderr if getattr(options, "json", False) else None
     log = RunLog(Path(settings.log_dir) / f"{worker.NAME}-last.log", masker, console)
     try:
         log.info(f"▶️ {worker.NAME} on {settings.hostname} started")
         log_lock_taken(lock, log)
-        report = body(worker, options, settings, problems, log, budget, lock)
+        locks = RepositoryLocks(
+            restic.Restic(settings.restic_bin, settings.restic_environment, log), settings, budget, log
+        )
+        report = body(worker, options, settings, problems, locks, lock)
         # A worker's declared fields are always in the document, null when the run stopped early.
         declared = dict.fromkeys(getattr(worker, "FIELDS", ()))
         report = dataclasses.replace(report, extras={**declared, **report.extras})
         post_hook(worker.NAME, settings, log, report)
-        result = make_result(worker.NAME, settings, masker, started_at, report, log, budget)
+        result = make_result(worker.NAME, settings, masker, started_at, report, locks)
         run_reporters(result, settings, log)
         return result.exit_code
     finally:
@@ -61,20 +66,22 @@ def run(
             lock.release()
 
 
-def take_run_lock(worker, settings, problems, budget) -> tuple[object, tuple[str, ...]]:
+def take_run_lock(
+    worker: ModuleType, settings: Settings, problems: tuple[str, ...], budget: WaitBudget
+) -> tuple[run_lock.RunLock | run_lock.Busy | None, tuple[str, ...]]:
     """Return the run lock (a RunLock, a Busy or None when the worker takes none) and the
     problems, to which an unusable LOCK_DIR is added."""
     if not worker.TAKES_RUN_LOCK or problems:
         return None, problems
     path = run_lock.default_path(settings.lock_dir)
     try:
-        lock = run_lock.acquire(path, worker.NAME, budget, settings.lock_force_inactive, restic.interrupted)
+        lock = run_lock.acquire(path, worker.NAME, budget, settings.lock_force_inactive, TOKEN.stopped)
     except OSError as error:  # an unusable LOCK_DIR is a configuration error, with its audit
         return None, (f"LOCK_DIR: cannot use the run lock {path}: {error.strerror}",)
     return lock, problems
 
 
-def log_lock_taken(lock, log: RunLog) -> None:
+def log_lock_taken(lock: run_lock.RunLock | run_lock.Busy | None, log: RunLog) -> None:
     if not isinstance(lock, run_lock.RunLock):
         return
     if lock.waited >= 0.5:
@@ -84,7 +91,6 @@ def log_lock_taken(lock, log: RunLog) -> None:
 
 
 def run_reporters(result: RunResult, settings: Settings, log: RunLog) -> None:
-    wait_for_preload()  # importing a library the preload is still importing would half-load it
     for reporter in REPORTERS:
         try:
             reporter.report(result, settings, log)
@@ -92,13 +98,15 @@ def run_reporters(result: RunResult, settings: Settings, log: RunLog) -> None:
             log.warning(f"{reporter.__name__.rsplit('.', 1)[-1]} reporter failed: {error}")
 
 
-def early_exit(worker, settings, problems, log, lock) -> WorkerReport | None:
+def early_exit(
+    worker: ModuleType, problems: tuple[str, ...], log: RunLog, lock: run_lock.RunLock | run_lock.Busy | None
+) -> WorkerReport | None:
     """Return the report of a run that must stop before its pre-hook, or None to go on."""
     if problems:
         for problem in problems:
             log.error(problem)
         return config_error("configuration error: " + "; ".join(problems))
-    if restic.interrupted():
+    if TOKEN.stopped():
         message = f"{worker.NAME} was interrupted before it started"
         log.error(message)
         return WorkerReport(outcome_for(Status.INTERRUPTED, message), {}, message)
@@ -112,13 +120,19 @@ def early_exit(worker, settings, problems, log, lock) -> WorkerReport | None:
     return None
 
 
-def body(worker, options, settings, problems, log, budget, lock) -> WorkerReport:
+def body(
+    worker: ModuleType,
+    options: argparse.Namespace,
+    settings: Settings,
+    problems: tuple[str, ...],
+    locks: RepositoryLocks,
+    lock: run_lock.RunLock | run_lock.Busy | None,
+) -> WorkerReport:
     """Run the pre-hook and the worker, turning every early exit into a report."""
-    stopped = early_exit(worker, settings, problems, log, lock)
+    log = locks.log
+    stopped = early_exit(worker, problems, log, lock)
     if stopped is not None:
         return stopped
-    # From here on the run mostly waits on a hook or on restic: the time to import the reporters.
-    preload_libraries(settings)
     context_variables = {"HELPER_JOB": worker.NAME, "HELPER_PHASE": "pre"}
     pre = hooks.run_hook(
         hooks.hook_path(settings.hooks_dir, "pre", worker.NAME),
@@ -130,15 +144,7 @@ def body(worker, options, settings, problems, log, budget, lock) -> WorkerReport
         message = f"pre-{worker.NAME} hook asked to skip this run (exit 75)"
         log.info("⏭ " + message)
         return WorkerReport(outcome_for(Status.SKIPPED, message), {}, None)
-    runner = restic.Restic(settings.restic_bin, settings.restic_environment, log)
-    context = RunContext(
-        worker.NAME,
-        settings,
-        options,
-        log,
-        runner,
-        repository_retry.make_runner(runner, settings, log, budget),
-    )
+    context = RunContext(worker.NAME, settings, options, log, locks.restic, locks)
     try:
         report = worker.run(context)
     except Exception as error:  # noqa: BLE001 - no traceback ever reaches the user
@@ -148,8 +154,26 @@ def body(worker, options, settings, problems, log, budget, lock) -> WorkerReport
         message = f"internal error in {worker.NAME}: {error!r}"
         log.error(message)
         return WorkerReport(Outcome(Status.FAILED, EXIT_FAILED, message), {}, message)
-    repository_retry.after_failure(context, report)
+    if worker.AUTO_UNLOCK:
+        auto_unlock(locks, report)
     return report
+
+
+def auto_unlock(locks: RepositoryLocks, report: WorkerReport) -> None:
+    """RESTIC_AUTO_UNLOCK: after a failed run (not a lock conflict, not a configuration error),
+    remove the locks the helper proves stale. The run's verdict stands whatever happens here:
+    an error is only a warning."""
+    outcome = report.outcome
+    if not locks.settings.restic_auto_unlock or outcome.status is not Status.FAILED:
+        return
+    if outcome.exit_code == EXIT_CONFIG_ERROR:
+        return
+    locks.log.info("🔓 RESTIC_AUTO_UNLOCK=ON: removing repository locks the helper proves stale")
+    try:
+        if locks.clear_stale(0.0, unlock_when_safe=True) is None:
+            locks.log.warning("RESTIC_AUTO_UNLOCK: the repository's locks cannot be listed; nothing removed")
+    except Exception as error:  # noqa: BLE001 - a courtesy after the run must not hide the run's trail
+        locks.log.warning(f"stale locks not cleared after the failure: {error!r}")
 
 
 def post_hook(job: str, settings: Settings, log: RunLog, report: WorkerReport) -> None:
@@ -172,8 +196,15 @@ def post_hook(job: str, settings: Settings, log: RunLog, report: WorkerReport) -
     )
 
 
-def make_result(job, settings, masker, started_at, report, log, budget) -> RunResult:
-    outcome = report.outcome
+def make_result(
+    job: str,
+    settings: Settings,
+    masker: Masker,
+    started_at: datetime,
+    report: WorkerReport,
+    locks: RepositoryLocks,
+) -> RunResult:
+    outcome, log = report.outcome, locks.log
     symbol = {Status.OK: "✅", Status.WARNING: "⚠️", Status.SKIPPED: "⏭"}.get(outcome.status, "❌")
     log.info(f"{symbol} {job} finished: {outcome.status} (exit {outcome.exit_code})")
     return RunResult(
@@ -186,14 +217,15 @@ def make_result(job, settings, masker, started_at, report, log, budget) -> RunRe
         status=outcome.status,
         exit_code=outcome.exit_code,
         error=masker.mask(report.error) if report.error else None,
-        lock_wait_seconds=budget.spent,
+        lock_wait_seconds=locks.budget.spent,
         extras=masker.mask_data(report.extras),
         log_tail=log.tail(),
         log_tail_truncated=log.tail_truncated,
+        locks=locks.last_inspection.summary() if locks.last_inspection else None,
     )
 
 
-def skip_busy(job: str, busy: run_lock.Busy, settings: Settings) -> int:
+def skip_busy(job: str, busy: run_lock.Busy, settings: Settings, masker: Masker) -> int:
     """The run lock is held and no wait was asked: log it, count it, leave last-<job>.json alone."""
     stamp = datetime.now().astimezone().strftime("%Y-%m-%d %a %H:%M:%S")
     # The words up to the closing parenthesis are the shell image's, which log alerts match.
@@ -201,14 +233,10 @@ def skip_busy(job: str, busy: run_lock.Busy, settings: Settings) -> int:
         f"; held by pid {busy.holder['pid']} ({busy.holder.get('job')})" if busy.holder.get("pid") else ""
     )
     line = f"[{stamp}] ⏭ {job} skipped: previous run still active (lock {busy.path}){holder}"
-    masker = Masker.from_secrets(settings.secrets)
-    sys.stdout.write(masker.mask(line) + "\n")
-    sys.stdout.flush()
-    try:
-        metrics.count_skip(job, settings)
-    except (OSError, ValueError) as error:  # a reporter never changes the exit code
-        sys.stdout.write(masker.mask(f"⚠️ metrics reporter failed: {error}") + "\n")
-    return 0
 
+    def say(text: str) -> None:
+        sys.stdout.write(masker.mask(text) + "\n")
+        sys.stdout.flush()
 
-__all__ = ["CONFIG_ERROR_EXIT_CODE", "run"]
+    skips.record(job, line, settings, say)
+    return EXIT_OK

@@ -13,11 +13,11 @@ import threading
 from collections.abc import Mapping
 from pathlib import Path
 
-from helper import restic
 from helper.outcome import EXIT_CANNOT_EXECUTE, EXIT_TIMED_OUT
+from helper.restic import OUTPUT_GRACE_SECONDS
 from helper.runlog import RunLog
+from helper.stop import TOKEN, StopToken, terminate_group
 
-EXIT_NOT_EXECUTABLE = EXIT_CANNOT_EXECUTE
 # borgmatic's soft-failure convention: a pre-hook exiting 75 (EX_TEMPFAIL) skips the run.
 EXIT_SKIP_RUN = 75
 
@@ -43,6 +43,7 @@ def run_hook(
     arguments: tuple[str, ...] = (),
     timeout_seconds: int = 0,
     after_the_run: bool = False,
+    stop: StopToken = TOKEN,
 ) -> int | None:
     """Run one hook with its output in the run log. Return its exit code, or None if absent.
     A stop signal ends the hook, except a post-hook (after_the_run) started after the signal:
@@ -51,9 +52,9 @@ def run_hook(
         return None
     if not os.access(path, os.X_OK):
         log.error(f"hook {path} is not executable (chmod +x it); skipped")
-        return EXIT_NOT_EXECUTABLE
+        return EXIT_CANNOT_EXECUTE
     log.info(f"🪝 running hook {path.name}")
-    exempt_from_stop = after_the_run and restic.interrupted()
+    exempt_from_stop = after_the_run and stop.stopped()
     try:
         process = subprocess.Popen(
             [str(path), *arguments],
@@ -67,8 +68,8 @@ def run_hook(
         )
     except OSError as error:
         log.error(f"hook {path} could not start: {error.strerror}")
-        return EXIT_NOT_EXECUTABLE
-    with restic.stopped_with_the_run(process.pid, exempt_from_stop):
+        return EXIT_CANNOT_EXECUTE
+    with stop.registered(process.pid, terminate_group, exempt_from_stop):
         return _wait_for(process, path, log, timeout_seconds)
 
 
@@ -83,10 +84,10 @@ def _wait_for(process: subprocess.Popen, path: Path, log: RunLog, timeout_second
     except subprocess.TimeoutExpired:
         _kill_group(process)
         process.wait()
-        reader.join(restic.OUTPUT_GRACE_SECONDS)
+        reader.join(OUTPUT_GRACE_SECONDS)
         log.error(f"hook {path.name} timed out after {timeout_seconds}s; its process group was killed")
         return EXIT_TIMED_OUT
-    reader.join(restic.OUTPUT_GRACE_SECONDS)
+    reader.join(OUTPUT_GRACE_SECONDS)
     if reader.is_alive():
         log.warning(f"hook {path.name} left a background process holding its output open; not waiting for it")
     if exit_code != 0:

@@ -15,7 +15,9 @@ class Status(StrEnum):
 
 
 EXIT_OK = 0
-# Any failure restic reports without a more specific code, and the helper's internal errors.
+# Any failure restic reports without a more specific code; the helper's internal errors; a
+# scheduler that had to kill its workers; a repository the start-up probe cannot reach; an
+# unhealthy health check.
 EXIT_FAILED = 1
 # Configuration and usage errors, as in the shell image.
 EXIT_CONFIG_ERROR = 2
@@ -26,6 +28,7 @@ EXIT_WRONG_PASSWORD = 12
 # A restic or hook that ran out of time, as GNU timeout reports it.
 EXIT_TIMED_OUT = 124
 EXIT_CANNOT_EXECUTE = 126
+# A command (restic, a hook, a worker, the operator's program) that cannot be started.
 EXIT_CANNOT_START = 127
 EXIT_INTERRUPTED = 130
 

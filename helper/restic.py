@@ -2,8 +2,8 @@
 
 restic runs in its own process group, and its output is read to the end (a closed pipe
 kills restic with SIGPIPE and leaves its lock behind). A SIGTERM or SIGINT that reaches
-this process is forwarded to restic's group as SIGINT, as a terminal's Ctrl-C would be, so
-restic removes its own lock.
+this process reaches restic's group as SIGINT through the stop token, as a terminal's Ctrl-C
+would, so restic removes its own lock.
 """
 
 import contextlib
@@ -12,8 +12,8 @@ import shlex
 import signal
 import subprocess
 import threading
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 from helper import process_groups, restic_output
 from helper.outcome import (
@@ -26,6 +26,7 @@ from helper.outcome import (
     outcome_for,
 )
 from helper.runlog import RunLog
+from helper.stop import TOKEN, StopToken
 
 # restic reaches sftp and rclone repositories through a child that it moves out of its process
 # group only when it runs on a terminal. A SIGINT to that child ends it before restic can remove
@@ -39,11 +40,6 @@ TIMEOUT_KILL_AFTER_SECONDS = 10
 # How long the output of a finished restic or hook is still read from processes it left running.
 OUTPUT_GRACE_SECONDS = 1.0
 
-_running: set[subprocess.Popen] = set()
-# Process groups of running hooks: a stop signal reaches them as SIGTERM.
-_hook_groups: set[int] = set()
-_interrupted = threading.Event()
-
 
 @dataclass(frozen=True)
 class Completed:
@@ -54,40 +50,6 @@ class Completed:
     messages: tuple[dict, ...] = ()
     stdout: str = ""
     stderr: str = ""
-    arguments: tuple[str, ...] = field(default=())
-
-
-def interrupted() -> bool:
-    return _interrupted.is_set()
-
-
-def forward_interrupt(signum: int, _frame: object = None) -> None:
-    """Signal handler: remember the interrupt, pass SIGINT to every running restic and
-    SIGTERM to every running hook."""
-    _interrupted.set()
-    for process in list(_running):
-        interrupt_group(process.pid)
-    for group in list(_hook_groups):
-        _terminate_group(group)
-
-
-def _terminate_group(group: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(group, signal.SIGTERM)
-
-
-@contextlib.contextmanager
-def stopped_with_the_run(group: int, exempt: bool) -> Iterator[None]:
-    """While the block runs, a stop signal to the helper also reaches this process group.
-    Given exempt (a post-hook started after the signal, which records it), a signal that came
-    before the block is left alone."""
-    _hook_groups.add(group)
-    try:
-        if interrupted() and not exempt:  # the signal came before or while the hook started
-            _terminate_group(group)
-        yield
-    finally:
-        _hook_groups.discard(group)
 
 
 def interrupt_group(leader: int) -> None:
@@ -115,25 +77,27 @@ def stop_on_timeout(process: subprocess.Popen, timed_out: threading.Event) -> No
             os.killpg(process.pid, signal.SIGKILL)
 
 
-def install_signal_forwarding() -> None:
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, forward_interrupt)
-
-
 class Restic:
     """Runs restic with the helper's settings, streaming masked output into the run log."""
 
-    def __init__(self, binary: str, environment: Mapping[str, str], log: RunLog) -> None:
+    def __init__(
+        self, binary: str, environment: Mapping[str, str], log: RunLog, stop: StopToken = TOKEN
+    ) -> None:
         self.binary = binary
         self.environment = {**QUIET_PROGRESS, **environment}
         self.log = log
+        self.stop = stop
+
+    def with_log(self, log: RunLog) -> "Restic":
+        """The same runner, writing to another log."""
+        return Restic(self.binary, self.environment, log, self.stop)
 
     def run(self, *arguments: str, echo: bool = True, timeout_seconds: float = 0) -> Completed:
         """Run `restic <arguments>` to completion. Given echo=False, keep stdout out of the log.
         Given timeout_seconds > 0, stop restic once that time has passed (exit 124)."""
-        if interrupted():
+        if self.stop.stopped():
             hint = "interrupted before restic started"
-            return Completed(EXIT_INTERRUPTED, outcome_for(Status.INTERRUPTED, hint), arguments=arguments)
+            return Completed(EXIT_INTERRUPTED, outcome_for(Status.INTERRUPTED, hint))
         # Quoted as a shell would need it: *_ARGS are split into shell words, so show the words.
         self.log.line("$ restic " + shlex.join(arguments), console=False)
         try:
@@ -141,15 +105,17 @@ class Restic:
         except OSError as error:
             hint = f"cannot start {self.binary}: {error.strerror}"
             outcome = Outcome(Status.FAILED, EXIT_CANNOT_START, hint)
-            return Completed(EXIT_CANNOT_START, outcome, stderr=str(error), arguments=arguments)
-        exit_code, collected, timed_out = self._follow(process, echo, timeout_seconds)
-        outcome = classify(exit_code, collected.stderr.text(), interrupted())
-        if timed_out and not interrupted():
+            return Completed(EXIT_CANNOT_START, outcome, stderr=str(error))
+        # Registered from the start: a stop that came just before reaches restic at once.
+        with self.stop.registered(process.pid, interrupt_group):
+            exit_code, collected, timed_out = self._follow(process, echo, timeout_seconds)
+        outcome = classify(exit_code, collected.stderr.text(), self.stop.stopped())
+        if timed_out and not self.stop.stopped():
             exit_code = EXIT_TIMED_OUT
             hint = f"restic did not finish within {timeout_seconds:g}s"
             outcome = Outcome(Status.FAILED, EXIT_TIMED_OUT, hint)
         stdout, stderr = collected.stdout.text(), collected.stderr.text()
-        return Completed(exit_code, outcome, tuple(collected.messages), stdout, stderr, arguments)
+        return Completed(exit_code, outcome, tuple(collected.messages), stdout, stderr)
 
     def _follow(
         self, process: subprocess.Popen, echo: bool, timeout_seconds: float
@@ -168,7 +134,6 @@ class Restic:
             # Whatever went wrong above, restic ends on its own terms and is waited for.
             exit_code = process.wait()
             timer.cancel()
-            _running.discard(process)
             # A process left in the background (by a RESTIC_BIN wrapper script, say) may hold
             # restic's stderr open long after restic has ended: the run does not wait for it.
             stderr_reader.join(OUTPUT_GRACE_SECONDS)
@@ -192,7 +157,4 @@ class Restic:
             # Undecodable bytes (a Latin-1 file name) reach the log, which spells them \xNN.
             errors="surrogateescape",
         )
-        _running.add(process)
-        if interrupted():  # the signal came between the check in run() and Popen
-            forward_interrupt(signal.SIGINT)
         return process

@@ -5,7 +5,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from helper.outcome import Status
+from helper.outcome import EXIT_OK, Status
 
 SCHEMA_VERSION = 1
 
@@ -28,13 +28,24 @@ class RunResult:
     log_tail: str = ""
     # True when the run log held more than the tail keeps; the full log is `<job>-last.log`.
     log_tail_truncated: bool = False
+    # The repository's locks at the run's last inspection (counts, oldest age, when), or None
+    # when the run did not look at them.
+    locks: Mapping[str, float] | None = None
 
     @property
     def duration_seconds(self) -> float:
         return round((self.finished_at - self.started_at).total_seconds(), 3)
 
     @property
+    def failed(self) -> bool:
+        """The shell image's rule, which mail, webhook and the error log act on: a non-zero exit.
+        A skip exits 0 and stays quiet."""
+        return self.exit_code != EXIT_OK
+
+    @property
     def succeeded(self) -> bool:
+        """Whether the job did its work, which resets the last-success clock. A skipped or
+        warning run did not: a retention that keeps being skipped must still show its age."""
         return self.status is Status.OK
 
     def document(self) -> dict:

@@ -5,8 +5,8 @@ import argparse
 import json
 import sys
 
+from helper.outcome import EXIT_CONFIG_ERROR
 from helper.scheduler import config
-from helper.settings import CONFIG_ERROR_EXIT_CODE
 
 
 def main(argv: list[str]) -> int:
@@ -25,4 +25,4 @@ def main(argv: list[str]) -> int:
             sys.stdout.write(f"⚠️ {warning}\n")
         verdict = "OK" if not plan.problems else f"{len(plan.problems)} error(s)"
         sys.stdout.write(f"config-check: {verdict}, {len(plan.warnings)} warning(s)\n")
-    return CONFIG_ERROR_EXIT_CODE if plan.problems else 0
+    return EXIT_CONFIG_ERROR if plan.problems else 0

@@ -7,10 +7,10 @@ import json
 import sys
 from datetime import UTC, datetime
 
+from helper.outcome import EXIT_CONFIG_ERROR
 from helper.scheduler import config
 from helper.scheduler.describe import describe
 from helper.scheduler.schedule import fire_times
-from helper.settings import CONFIG_ERROR_EXIT_CODE
 
 SHOWN_FIRE_TIMES = 5
 
@@ -82,4 +82,4 @@ def main(argv: list[str]) -> int:
         sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
     else:
         print_text(plan, now, rows)
-    return CONFIG_ERROR_EXIT_CODE if plan.problems else 0
+    return EXIT_CONFIG_ERROR if plan.problems else 0

@@ -11,19 +11,20 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from helper import entry, settings
+from helper import settings
+from helper.command_names import one_shot_worker
+from helper.outcome import EXIT_FAILED, EXIT_OK
 from helper.scheduler import heartbeat
 
 # How late the scheduler may be on its own promised wake-up before it counts as stuck.
 DEFAULT_SLACK_SECONDS = 120
-EXIT_UNHEALTHY = 1
 # The container's main process. With Docker's `init: true` it is docker-init, whose command
 # line still ends with the entrypoint and its arguments.
 CONTAINER_INIT_PID = 1
 ENTRY_WORDS = ("entry", "/bin/entry", "/usr/bin/entry")
 
 
-def one_shot_worker(pid: int = CONTAINER_INIT_PID) -> str:
+def container_worker(pid: int = CONTAINER_INIT_PID) -> str:
     """Return the worker that process `pid` runs as a one-shot container, or "" when it runs
     the scheduler, something else, or cannot be read. A one-shot run writes no heartbeat, and
     must not write one: a `logs` volume may be shared with a scheduler's container."""
@@ -34,7 +35,7 @@ def one_shot_worker(pid: int = CONTAINER_INIT_PID) -> str:
     start = next((index for index, word in enumerate(words) if word in ENTRY_WORDS), None)
     if start is None:
         return ""
-    return entry.one_shot_worker([word for word in words[start + 1 :] if word])
+    return one_shot_worker([word for word in words[start + 1 :] if word])
 
 
 def verdict(document: dict | None, now: float, slack_seconds: float) -> tuple[bool, str]:
@@ -70,11 +71,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--heartbeat", type=Path, help="default: $LOG_DIR/scheduler.json")
     parser.add_argument("--slack", type=float, default=DEFAULT_SLACK_SECONDS, metavar="SECONDS")
     options = parser.parse_args(argv)
-    worker = one_shot_worker()
+    worker = container_worker()
     if worker:
         sys.stdout.write(f"healthy: a one-shot {worker} run, no scheduler in this container\n")
         return 0
     path = options.heartbeat or heartbeat.path_in(settings.load()[0].log_dir)
     healthy, reason = verdict(heartbeat.read(path), time.time(), options.slack)
     sys.stdout.write(f"{'healthy' if healthy else 'unhealthy'}: {reason}\n")
-    return 0 if healthy else EXIT_UNHEALTHY
+    return EXIT_OK if healthy else EXIT_FAILED

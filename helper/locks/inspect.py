@@ -2,24 +2,35 @@
 this helper's own sightings, optionally the Docker engine), and give each its verdict.
 
 Each lock file is read once: its id is the hash of its content, so what it says is kept
-with the sightings in LOCK_DIR. Every inspection writes restic_locks.prom.
+with the sightings in LOCK_DIR. An inspection reports nothing itself: the run keeps its last
+one for the lock gauges.
+
+LOCK_DOCKER_AWARE: LOCK_DOCKER_AWARE: what this host's Docker engine knows about a lock's hostname.
+
+A container's hostname is its `hostname:` setting or, by default, the first 12 hex digits of
+its id. A lock whose hostname is a container of this engine that is not running, or that
+the engine destroyed after the lock was written, has no living holder. A hostname the
+engine does not know says nothing: it may be another machine. The docker SDK is imported
+only when this is switched on.
 """
 
 import os
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from helper.locks import docker_engine, lock_metrics, observations
-from helper.locks.plan import JudgedLock
+from helper.locks import observations
+from helper.locks.access import list_lock_ids, read_lock, record_from_document
 from helper.locks.process import holder_facts
-from helper.locks.repository import list_lock_ids, read_lock, record_from_document
-from helper.locks.verdict import UNKNOWN, LockRecord, Verdict, judge, span
+from helper.locks.verdict import STALE, UNKNOWN, JudgedLock, LockRecord, Verdict, judge, span
 from helper.restic import Completed, Restic
 from helper.settings import Settings
 
 UNREADABLE = Verdict(UNKNOWN, "cannot be read: corrupt, or removed while being read")
+SHORT_ID = re.compile(r"^[0-9a-f]{12}$")
+ENGINE_TIMEOUT_SECONDS = 5
 
 
 @dataclass(frozen=True)
@@ -32,6 +43,17 @@ class Inspection:
     @property
     def ids(self) -> set[str]:
         return {lock.record.lock_id for lock in self.locks}
+
+    def summary(self) -> dict[str, float]:
+        """The numbers the lock gauges show: counts, the oldest age, and when this was seen."""
+        ages = [lock.age(self.at) for lock in self.locks]
+        return {
+            "total": len(self.locks),
+            "exclusive": sum(lock.record.exclusive for lock in self.locks),
+            "stale": sum(lock.verdict.verdict == STALE for lock in self.locks),
+            "oldest_age_seconds": max([age for age in ages if age is not None and age > 0], default=0),
+            "inspected_at": self.at,
+        }
 
     def documents(self) -> list[dict]:
         """Return one JSON object per lock, as `unlock --json` and last-unlock.json carry them."""
@@ -107,7 +129,7 @@ class Inspector:
         observations.save(seen)
         hostname = os.uname().nodename
         foreign = any(record and record.hostname != hostname for record in records.values())
-        docker = docker_engine.look(self.settings.lock_docker_aware and foreign)
+        docker = look_at_docker(self.settings.lock_docker_aware and foreign)
         locks = tuple(
             self._judge(record, now, hostname, seen, docker)
             if record
@@ -117,9 +139,7 @@ class Inspector:
         notes = []
         if docker.problem:
             notes.append(f"LOCK_DOCKER_AWARE: no answer from the Docker engine ({docker.problem})")
-        inspection = Inspection(now, hostname, locks, tuple(notes))
-        lock_metrics.write(inspection, self.settings.metrics_dir, self.settings.hostname, self.restic.log)
-        return inspection, listing
+        return Inspection(now, hostname, locks, tuple(notes)), listing
 
     def _record(self, seen: observations.Observations, lock_id: str) -> LockRecord | None:
         document = observations.cached_document(seen, lock_id)
@@ -140,3 +160,58 @@ class Inspector:
         )
         observed = None if sighting is None else max(0.0, now - sighting.first_seen)
         return JudgedLock(record, verdict, holder, observed)
+
+
+@dataclass
+class DockerView:
+    """One snapshot of the engine's containers, built once per inspection."""
+
+    hostnames: dict[str, str] = field(default_factory=dict)  # hostname or id -> "running"/"stopped"
+    client: object | None = None
+    problem: str = ""
+
+    def state(self, hostname: str, since: float | None, until: float) -> str | None:
+        """Return "running", "stopped", "destroyed" or None (not a known container)."""
+        if not hostname or self.client is None:
+            return None
+        known = self.hostnames.get(hostname)
+        if known is None and SHORT_ID.match(hostname):
+            known = next((s for key, s in self.hostnames.items() if key.startswith(hostname)), None)
+        if known is not None:
+            return known
+        if SHORT_ID.match(hostname) and since is not None and self._destroyed(hostname, since, until):
+            return "destroyed"
+        return None
+
+    def _destroyed(self, short_id: str, since: float, until: float) -> bool:
+        try:
+            events = self.client.events(
+                since=int(since) - 1,
+                until=int(until) + 1,
+                filters={"type": "container", "event": "destroy"},
+                decode=True,
+            )
+            return any(str(event.get("id") or "").startswith(short_id) for event in events)
+        except Exception:  # noqa: BLE001 - any engine problem only means "no evidence"
+            return False
+
+
+def look_at_docker(enabled: bool) -> DockerView:
+    """Return the engine's view when LOCK_DOCKER_AWARE is on and the engine answers."""
+    if not enabled:
+        return DockerView()
+    try:
+        import docker  # only LOCK_DOCKER_AWARE needs the SDK
+
+        client = docker.from_env(timeout=ENGINE_TIMEOUT_SECONDS)
+        view = DockerView(client=client)
+        for container in client.containers.list(all=True):
+            state = "running" if container.status in ("running", "restarting", "paused") else "stopped"
+            view.hostnames[container.id] = state
+            hostname = (container.attrs.get("Config") or {}).get("Hostname")
+            # A running container wins when two share a hostname.
+            if hostname and view.hostnames.get(hostname) != "running":
+                view.hostnames[hostname] = state
+        return view
+    except Exception as error:  # noqa: BLE001 - no socket, no SDK, no permission: no evidence
+        return DockerView(problem=f"{type(error).__name__}: {error}")

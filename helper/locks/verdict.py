@@ -3,29 +3,30 @@
 Pure functions of recorded facts (what restic wrote in the lock, what /proc says about its
 PID, what this helper saw of it over time), so tests drive them directly. The rules are
 stricter than restic's `Lock.Stale()`, which probes a same-host PID with SIGHUP.
+
+Which locks to remove, and whether plain `restic unlock` may do it, is pure as well.
+
+`restic unlock` applies restic's own rule (`Lock.Stale()`): a lock older than 30 minutes, or
+a lock of this hostname whose PID does not answer kill(pid, SIGHUP). That probe kills an
+unrelated process that now has the PID, and calls a live process of another uid dead. So
+the helper models the rule and calls `restic unlock` only when everything restic would
+remove is stale by the helper's own verdict, and its SIGHUP could reach no live process
+other than restic (which ignores SIGHUP).
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+
+from helper.restic_facts import MINIMUM_OBSERVATION_WINDOW, REFRESH_INTERVAL, RESTIC_STALE_AFTER
+from helper.settings.kinds import format_duration as span
 
 STALE = "stale"
 LIVE = "live"
 UNKNOWN = "unknown"
 
-# restic's StaleLockTimeout: `restic unlock` removes any lock older than this.
-RESTIC_STALE_AFTER = 30 * 60
-# restic rewrites a live lock (under a new id) this often.
-REFRESH_INTERVAL = 5 * 60
 # A refresh may land late on a slow backend; a lock younger than interval + slack may be live.
 REFRESH_SLACK = 60
 LIVE_IF_WRITTEN_WITHIN = REFRESH_INTERVAL + REFRESH_SLACK
-# restic 0.15+ stops refreshing normally once its last refresh is this old (30m - 1.5 * 5m):
-# it then checks that its lock still exists and cancels itself when it does not. A holder
-# paused for less (SIGSTOP, `docker pause`) resumes with a plain refresh that never looks
-# for its old lock, so removing that lock while it is paused lets it run on without one.
-REFRESHABILITY_TIMEOUT = RESTIC_STALE_AFTER - 3 * REFRESH_INTERVAL / 2
-# Observation proves a lock stale only past restic's timeout plus a margin for a refresh whose
-# upload was slow (restic counts from when it finished) and for small steps of this host's clock.
-MINIMUM_OBSERVATION_WINDOW = 25 * 60
 # A process's start time is /proc's boot time + ticks since boot, and a forward step of the
 # clock (NTP) moves that boot time forward: until its next refresh, a live restic then seems
 # to have started up to the size of the step after its own lock. Too large a tolerance only
@@ -70,16 +71,6 @@ class Sighting:
 class Verdict:
     verdict: str
     reason: str
-
-
-def span(seconds: float) -> str:
-    """Given seconds, return a short human duration such as 45s, 12m05s or 3h07m."""
-    seconds = int(abs(seconds))
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        return f"{seconds // 60}m{seconds % 60:02d}s"
-    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
 
 
 def judge(
@@ -162,3 +153,111 @@ def judge_other_host(
         f"observed for {span(watched)} of {span(window)}" if watched is not None else "not observed yet"
     )
     return Verdict(UNKNOWN, f"another host's lock, not rewritten for {span(age)}; {observed}")
+
+
+# `restic unlock` judges the locks a moment after the inspection (a key derivation, a slow
+# backend), by then older: a lock this close to restic's 30 minutes may already be past them.
+UNLOCK_DELAY_MARGIN = 60
+
+
+@dataclass(frozen=True)
+class JudgedLock:
+    record: LockRecord
+    verdict: Verdict
+    holder: Holder | None = None  # same-host locks only
+    observed_seconds: float | None = None
+
+    def age(self, now: float) -> float | None:
+        return None if self.record.time is None else now - self.record.time
+
+    def evidence_age(self, now: float) -> float:
+        """How long the lock has stood unchanged, by its own time or by this helper's watch."""
+        return max(self.age(now) or 0.0, self.observed_seconds or 0.0)
+
+
+@dataclass(frozen=True)
+class RemovalPlan:
+    eligible: tuple[str, ...]  # stale and at least minimum_age old: to be removed
+    restic_unlock: bool  # run plain `restic unlock` first
+    restic_removes: tuple[str, ...]  # what restic's own rule would remove
+    # Eligible ids to remove by id after `restic unlock`, which may remove fewer than its rule
+    # predicts (a lock near 30 minutes): those it did remove are skipped.
+    direct: tuple[str, ...]
+    refusals: tuple[str, ...]  # why `restic unlock` is not safe now
+    left: tuple[str, ...]  # eligible ids that nothing is expected to remove
+
+
+def restic_signals(lock: LockRecord, now: float, this_hostname: str) -> bool:
+    """Whether `restic unlock` on this host may send SIGHUP to the lock's PID (locks only age,
+    so one not past 30 minutes now may still be probed)."""
+    if lock.time is None:
+        return False  # restic cannot read it either and skips it
+    return now - lock.time <= RESTIC_STALE_AFTER and bool(lock.hostname) and lock.hostname == this_hostname
+
+
+def restic_removes(lock: LockRecord, now: float, this_hostname: str, holder: Holder | None) -> bool:
+    """Whether `restic unlock` on this host, run up to UNLOCK_DELAY_MARGIN after `now`, may
+    remove the lock (restic's Lock.Stale())."""
+    if lock.time is None:
+        return False
+    if now - lock.time > RESTIC_STALE_AFTER - UNLOCK_DELAY_MARGIN:
+        return True
+    if not restic_signals(lock, now, this_hostname):
+        return False
+    probe_succeeds = holder is not None and holder.state != "gone" and holder.signal_permitted
+    return not probe_succeeds
+
+
+def refusals(judged: Iterable[JudgedLock], now: float, this_hostname: str) -> list[str]:
+    """Return every reason why plain `restic unlock` is unsafe now; empty when it is safe."""
+    reasons = []
+    for lock in judged:
+        record, holder = lock.record, lock.holder
+        short = record.lock_id[:8]
+        if restic_signals(record, now, this_hostname):
+            if record.pid <= 0:
+                reasons.append(f"lock {short}: restic would send SIGHUP to process group {record.pid}")
+            elif holder is not None and holder.state == "alive" and holder.is_restic is not True:
+                name = holder.name or "unreadable"
+                reasons.append(
+                    f"lock {short}: restic would send SIGHUP to pid {record.pid} ({name}), "
+                    "a live process that is not restic"
+                )
+        if restic_removes(record, now, this_hostname, holder) and lock.verdict.verdict != STALE:
+            verdict = lock.verdict
+            reasons.append(
+                f"lock {short}: restic would remove it, but it is {verdict.verdict}: {verdict.reason}"
+            )
+    return reasons
+
+
+def plan_removal(
+    judged: Iterable[JudgedLock],
+    now: float,
+    this_hostname: str,
+    minimum_age: float = 0.0,
+    direct_available: bool = False,
+    unlock_when_safe: bool = False,
+) -> RemovalPlan:
+    """Given judged locks, return what to remove and how.
+
+    Stale locks at least `minimum_age` old are eligible. `restic unlock` runs when it is
+    safe and would remove one of them (or always when safe, given `unlock_when_safe`);
+    the eligible locks it leaves are removed by id when the backend allows it.
+    """
+    judged = list(judged)
+    eligible = tuple(
+        lock.record.lock_id
+        for lock in judged
+        if lock.verdict.verdict == STALE and lock.evidence_age(now) >= minimum_age
+    )
+    removes = tuple(
+        lock.record.lock_id for lock in judged if restic_removes(lock.record, now, this_hostname, lock.holder)
+    )
+    reasons = tuple(refusals(judged, now, this_hostname))
+    useful = bool(set(removes) & set(eligible)) or unlock_when_safe
+    run_unlock = useful and not reasons
+    after_unlock = tuple(lock_id for lock_id in eligible if not (run_unlock and lock_id in removes))
+    direct = eligible if direct_available else ()
+    left = () if direct_available else after_unlock
+    return RemovalPlan(eligible, run_unlock, removes, direct, reasons, left)

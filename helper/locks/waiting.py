@@ -14,10 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from helper import restic as restic_module
 from helper.locks import observations
+from helper.locks.access import Blocker
 from helper.locks.budget import WaitBudget
-from helper.locks.repository import Blocker
 
 POLL_DIRECT_SECONDS = 1.0
 POLL_RESTIC_SECONDS = 3.0
@@ -45,6 +44,7 @@ class Watch:
     lock_dir: str
     repository: str
     window: float
+    stopped: Callable[[], bool]  # the run's stop token: a stop signal ends the wait
     clock: Callable[[], float] = time.time
     proven: set[str] = field(default_factory=set)  # blockers already reported as provable
     since: float = field(default_factory=time.monotonic)  # when the current lock wait began
@@ -100,7 +100,7 @@ def wait_for_release(
     baseline = None
     while True:
         now = time.monotonic()
-        if restic_module.interrupted():
+        if watch.stopped():
             return Wake.INTERRUPTED
         if now >= deadline:
             return Wake.BUDGET

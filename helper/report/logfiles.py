@@ -10,7 +10,7 @@ from helper.settings import Settings
 
 def report(result: RunResult, settings: Settings, log: RunLog) -> None:
     # A log that could not be written whole (disk full) is not copied over the last good one.
-    if result.exit_code == 0 or log.path is None or not log.intact:
+    if not result.failed or log.path is None or not log.intact:
         return
     import shutil  # only failed runs need it; a successful run starts faster without it
 

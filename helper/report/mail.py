@@ -15,7 +15,7 @@ if TYPE_CHECKING:  # email.message costs ~10 ms to import; only runs that mail n
 
 def wanted(result: RunResult, settings: Settings) -> bool:
     # "On error" is the shell image's rule, a non-zero exit: a skipped run exits 0 and stays quiet.
-    return bool(settings.mailx_rcpt) and not (settings.mailx_on_error and result.exit_code == 0)
+    return bool(settings.mailx_rcpt) and not (settings.mailx_on_error and not result.failed)
 
 
 def build_message(result: RunResult, settings: Settings, log: RunLog) -> "EmailMessage":
@@ -63,12 +63,6 @@ def send_sendmail(message: "EmailMessage", settings: Settings) -> None:
             f"{settings.sendmail_bin} exited {completed.returncode}: "
             f"{completed.stderr.decode(errors='replace').strip()[:200]}"
         )
-
-
-def libraries(settings: Settings) -> tuple[str, ...]:
-    if not settings.mailx_rcpt:
-        return ()
-    return ("jinja2", "email.message") + (("smtplib", "ssl") if settings.smtp_host else ())
 
 
 def report(result: RunResult, settings: Settings, log: RunLog) -> None:

@@ -40,10 +40,6 @@ class _Families:
         return self.families
 
 
-def libraries(settings: Settings) -> tuple[str, ...]:
-    return ("prometheus_client", "prometheus_client.parser") if settings.metrics_dir else ()
-
-
 def read_previous(path: Path) -> dict[str, float]:
     """Return sample name -> value from an earlier textfile, or {} when there is none."""
     from prometheus_client.parser import text_string_to_metric_families

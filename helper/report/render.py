@@ -4,6 +4,7 @@ from pathlib import Path
 
 from helper.outcome import Status
 from helper.result import RunResult
+from helper.settings.kinds import format_duration
 
 BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 SUBJECT_TAGS = {
@@ -15,15 +16,6 @@ SUBJECT_TAGS = {
     Status.INTERRUPTED: "INTERRUPTED {code}",
 }
 JOB_LABELS = {"backup": "Backup", "forget": "Forget", "prune": "Prune", "check": "Check", "unlock": "Unlock"}
-
-
-def human_duration(seconds: float) -> str:
-    seconds = int(seconds)
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        return f"{seconds // 60}m{seconds % 60:02d}s"
-    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
 
 
 def human_bytes(count: float) -> str:
@@ -50,7 +42,7 @@ def details(result: RunResult) -> str:
 def subject(result: RunResult) -> str:
     tag = SUBJECT_TAGS[result.status].format(code=result.exit_code)
     label = JOB_LABELS.get(result.job, result.job.capitalize())
-    parts = [f"[{tag}] {label} {result.hostname}", human_duration(result.duration_seconds)]
+    parts = [f"[{tag}] {label} {result.hostname}", format_duration(result.duration_seconds)]
     if text := details(result):
         parts.append(text)
     return " · ".join(parts)
@@ -71,7 +63,7 @@ def render(template_name: str, templates_dir: str, result: RunResult) -> str | N
             result=result,
             document=result.document(),
             subject=subject(result),
-            duration=human_duration(result.duration_seconds),
+            duration=format_duration(result.duration_seconds),
         )
     except jinja2.TemplateNotFound:
         return None

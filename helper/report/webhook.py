@@ -18,12 +18,8 @@ def request_body(result: RunResult, settings: Settings, log: RunLog) -> tuple[st
     return json.dumps(result.document(), ensure_ascii=False), "application/json"
 
 
-def libraries(settings: Settings) -> tuple[str, ...]:
-    return ("requests", "jinja2") if settings.webhook_url else ()
-
-
 def report(result: RunResult, settings: Settings, log: RunLog) -> None:
-    if not settings.webhook_url or (settings.webhook_on_error and result.exit_code == 0):
+    if not settings.webhook_url or (settings.webhook_on_error and not result.failed):
         return
     import requests
 

@@ -12,7 +12,7 @@ import signal
 import sys
 from datetime import UTC, datetime, timedelta
 
-from helper.settings import CONFIG_ERROR_EXIT_CODE
+from helper.outcome import EXIT_CONFIG_ERROR
 
 
 def report_problems(problems: tuple[str, ...]) -> None:
@@ -36,8 +36,8 @@ def probe_phase(plan, console, signals) -> int | None:
 
 def main(argv: list[str]) -> int:
     """Validate the settings, probe the repository, then schedule until a stop signal."""
-    from helper import restic
     from helper import settings as settings_module
+    from helper import stop
     from helper.masking import Masker
     from helper.scheduler import config, loop
     from helper.scheduler.console import Console
@@ -53,7 +53,7 @@ def main(argv: list[str]) -> int:
     plan = config.load(base_environment)
     if plan.problems:
         report_problems(plan.problems)
-        return CONFIG_ERROR_EXIT_CODE
+        return EXIT_CONFIG_ERROR
     settings_module.apply_time_zone(plan.settings)
     console = Console(Masker.from_secrets(plan.settings.secrets))
     for warning in plan.warnings:
@@ -61,7 +61,7 @@ def main(argv: list[str]) -> int:
     signals = SignalPipe()
     signals.catch((signal.SIGHUP,))
     # During the probe a stop signal reaches restic as SIGINT and ends the probe.
-    restic.install_signal_forwarding()
+    stop.TOKEN.install()
     if plan.settings.restic_check_repository_status:
         stop_code = probe_phase(plan, console, signals)
         if stop_code is not None:

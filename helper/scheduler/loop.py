@@ -13,13 +13,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from helper.files import atomic_write_text
+from helper.outcome import EXIT_FAILED
 from helper.scheduler import children, ticks
 from helper.scheduler.state import Loop, earliest, plan_jobs, write_heartbeat
 
 STOP_SIGNALS = frozenset({signal.SIGTERM, signal.SIGINT})
 CAUGHT_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGCHLD)
-EXIT_KILLED_WORKERS = 1
-EXIT_INTERNAL_ERROR = 1
 # In LOG_DIR: the traceback of an internal error, kept out of `docker logs`.
 TRACEBACK_FILE_NAME = "scheduler-traceback.log"
 # How often the fallback wait after a failed drain looks for exited workers.
@@ -69,7 +68,7 @@ def run(loop: Loop) -> int:
         guarded(loop, lambda loop: wait_out_grace(loop, deadline))
         guarded(loop, kill_remaining)
         guarded(loop, mark_stopped)
-    exit_code = exit_code if scheduled and drained else EXIT_INTERNAL_ERROR
+    exit_code = exit_code if scheduled and drained else EXIT_FAILED
     loop.say(f"stopped (exit {exit_code})")
     return exit_code
 
@@ -179,4 +178,4 @@ def kill_remaining(loop: Loop) -> int:
             child.process.stdout.close()
             child.output_open = False
     loop.children.clear()
-    return EXIT_KILLED_WORKERS
+    return EXIT_FAILED

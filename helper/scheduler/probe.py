@@ -8,14 +8,19 @@ open it? `restic init` runs only when restic says the repository does not exist 
 import time
 from collections.abc import Callable
 
-from helper import restic
+from helper import restic, stop
 from helper.masking import Masker
-from helper.outcome import EXIT_CANNOT_START, EXIT_REPOSITORY_MISSING, EXIT_WRONG_PASSWORD
+from helper.outcome import (
+    EXIT_CANNOT_START,
+    EXIT_CONFIG_ERROR,
+    EXIT_FAILED,
+    EXIT_REPOSITORY_MISSING,
+    EXIT_WRONG_PASSWORD,
+)
 from helper.runlog import RunLog
 from helper.scheduler.console import Console
-from helper.settings import CONFIG_ERROR_EXIT_CODE, Settings
+from helper.settings import Settings
 
-EXIT_UNREACHABLE = 1
 FIRST_RETRY_SECONDS = 1.0
 LONGEST_RETRY_SECONDS = 30.0
 # restic retries a failing backend for up to 15 minutes by itself; each call gets at least this.
@@ -54,10 +59,10 @@ def run(
                 f"repository {repository} still unreachable after PROBE_TIMEOUT "
                 f"({settings.probe_timeout:g}s; last exit {completed.exit_code}); giving up"
             )
-            return EXIT_UNREACHABLE
+            return EXIT_FAILED
         log.warning(f"probe failed (exit {completed.exit_code}); retrying in {min(delay, remaining):.1f}s")
         sleep(min(delay, remaining))
-        if restic.interrupted():
+        if stop.TOKEN.stopped():
             log.info(STOPPED)
             return 0
         delay = min(delay * 2, LONGEST_RETRY_SECONDS)
@@ -68,7 +73,7 @@ def answer(
 ) -> int | object | None:
     """Given the result of `cat config`, return None (go on), an exit code, or RETRY."""
     exit_code = completed.exit_code
-    if restic.interrupted():
+    if stop.TOKEN.stopped():
         log.info(STOPPED)
         return 0
     if exit_code == 0:
@@ -77,7 +82,7 @@ def answer(
     if exit_code == EXIT_CANNOT_START:
         # No retry brings a missing executable back.
         log.error(f"RESTIC_BIN: {completed.outcome.hint}")
-        return CONFIG_ERROR_EXIT_CODE
+        return EXIT_CONFIG_ERROR
     if exit_code == EXIT_REPOSITORY_MISSING:
         return initialise(runner, log, repository)
     if exit_code == EXIT_WRONG_PASSWORD:
@@ -85,7 +90,7 @@ def answer(
             f"RESTIC_PASSWORD: wrong password or no key found for the repository {repository} "
             "(check RESTIC_PASSWORD, RESTIC_PASSWORD_FILE or RESTIC_PASSWORD_COMMAND)"
         )
-        return CONFIG_ERROR_EXIT_CODE
+        return EXIT_CONFIG_ERROR
     return RETRY
 
 
@@ -93,11 +98,11 @@ def initialise(runner: restic.Restic, log: RunLog, repository: str) -> int | Non
     """The repository does not exist (exit 10): create it. Return None on success, else 1."""
     log.info(f"repository {repository} does not exist (restic exit 10): running restic init")
     completed = runner.run("init", timeout_seconds=INIT_SECONDS)
-    if restic.interrupted():
+    if stop.TOKEN.stopped():
         log.info("stopped during restic init")
         return 0
     if completed.exit_code != 0:
         log.error(f"restic init failed (exit {completed.exit_code}): {completed.outcome.hint}")
-        return EXIT_UNREACHABLE
+        return EXIT_FAILED
     log.info(f"✅ created the repository {repository}")
     return None

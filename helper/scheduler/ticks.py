@@ -5,6 +5,7 @@ import os
 from datetime import datetime
 
 from helper import settings as settings_module
+from helper.outcome import EXIT_CANNOT_START
 from helper.scheduler import children, config
 from helper.scheduler.describe import describe
 from helper.scheduler.state import JobState, Loop, advance, earliest, local, plan_jobs, write_heartbeat
@@ -38,18 +39,15 @@ def running_child(loop: Loop, job: str) -> children.Child | None:
 def skip_overlap(loop: Loop, job: JobState, scheduled: datetime, previous: children.Child) -> None:
     """The job's previous worker still runs (it may be waiting out SCHEDULE_LOCK_WAIT): start
     nothing, so no waiting runs pile up, and log and count the skip as a busy run lock is."""
+    # Loaded on the first such skip only: recording it is the one thing here that needs it.
+    from helper.report import skips
+
     name = job.schedule.job
-    loop.say(
+    line = (
         f"⏭ {name} skipped: previous run still active (pid {previous.pid}, the tick of "
         f"{local(loop, previous.scheduled_for)}); the tick of {local(loop, scheduled)} is not replayed"
     )
-    try:
-        # Loaded on the first such skip only: counting is the one thing here that needs it.
-        from helper.report import metrics
-
-        metrics.count_skip(name, loop.plan.settings)
-    except Exception as error:  # noqa: BLE001 - a reporter never stops the scheduler
-        loop.say(f"⚠️ metrics reporter failed: {error}")
+    skips.record(name, line, loop.plan.settings, loop.say)
 
 
 def dispatch(loop: Loop, job: JobState, scheduled: datetime) -> None:
@@ -62,7 +60,7 @@ def dispatch(loop: Loop, job: JobState, scheduled: datetime) -> None:
         child = children.spawn(job.schedule.job, loop.plan.environment, scheduled, loop.clock)
     except OSError as error:
         loop.say(f"❌ {job.schedule.job}: cannot start the worker: {error}")
-        job.last_exit_code = 127
+        job.last_exit_code = EXIT_CANNOT_START
         return
     delay = (child.started_at - scheduled).total_seconds() * 1000
     loop.children[child.pid] = child

@@ -10,11 +10,8 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from helper.outcome import EXIT_CONFIG_ERROR
 from helper.settings import checks
 from helper.settings.table import BY_NAME, SETTINGS, Setting
-
-CONFIG_ERROR_EXIT_CODE = EXIT_CONFIG_ERROR
 
 
 @dataclass(frozen=True)
@@ -118,7 +115,6 @@ def load(environment: Mapping[str, str] | None = None) -> tuple[Settings, tuple[
 
 __all__ = [
     "BY_NAME",
-    "CONFIG_ERROR_EXIT_CODE",
     "SETTINGS",
     "Setting",
     "Settings",

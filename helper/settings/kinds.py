@@ -87,6 +87,17 @@ def parse_duration(raw: str) -> float:
     return seconds
 
 
+def format_duration(seconds: float) -> str:
+    """Given seconds, return a short human duration such as 45s, 12m05s or 3h07m (the sign is
+    the caller's to show)."""
+    seconds = int(abs(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
 def parse_arguments(raw: str) -> tuple[str, ...]:
     """Split like a POSIX shell splits words, so quoted values may hold spaces."""
     try:

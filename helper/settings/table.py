@@ -6,7 +6,7 @@ reference in docs/ (scripts/gen-env-docs). Add a variable here and nowhere else.
 
 from dataclasses import dataclass
 
-from helper.locks.verdict import MINIMUM_OBSERVATION_WINDOW, REFRESHABILITY_TIMEOUT, span
+from helper.restic_facts import MINIMUM_OBSERVATION_WINDOW, REFRESHABILITY_TIMEOUT
 from helper.settings import kinds
 
 
@@ -35,9 +35,11 @@ def _observation_window(raw: str) -> float:
     """A duration no shorter than the observation that proves another host's lock stale safely."""
     seconds = kinds.parse_duration(raw)
     if seconds < MINIMUM_OBSERVATION_WINDOW:
+        minimum = kinds.format_duration(MINIMUM_OBSERVATION_WINDOW)
+        timeout = kinds.format_duration(REFRESHABILITY_TIMEOUT)
         raise ValueError(
-            f"must be at least {span(MINIMUM_OBSERVATION_WINDOW)}, got {raw!r}: restic notices "
-            f"that its lock was removed only after {span(REFRESHABILITY_TIMEOUT)} without a refresh"
+            f"must be at least {minimum}, got {raw!r}: restic notices "
+            f"that its lock was removed only after {timeout} without a refresh"
         )
     return seconds
 

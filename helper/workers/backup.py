@@ -8,6 +8,8 @@ from helper.workers.context import RunContext, WorkerReport, config_error, repor
 NAME = "backup"
 SUMMARY = "Back up BACKUP_ROOT_DIR / RESTIC_JOB_ARGS with tag RESTIC_TAG (restic backup)."
 TAKES_RUN_LOCK = True
+# RESTIC_AUTO_UNLOCK may clear stale locks after a failed run.
+AUTO_UNLOCK = True
 SUMMARY_FIELDS = {
     "snapshot_id": "snapshot_id",
     "files_new": "files_new",
@@ -62,7 +64,7 @@ def run(context: RunContext) -> WorkerReport:
         for problem in problems:
             context.log.error(problem)
         return config_error("; ".join(problems))
-    completed = context.run_restic(
+    completed = context.locks.run(
         *build_command(settings.restic_job_args, settings.restic_tag, settings.backup_root_dir)
     )
     extras = summarise(completed)

@@ -6,6 +6,8 @@ from helper.workers.context import RunContext, WorkerReport, report_from
 NAME = "check"
 SUMMARY = "Verify the repository's integrity (restic check)."
 TAKES_RUN_LOCK = True
+# RESTIC_AUTO_UNLOCK may clear stale locks after a failed run.
+AUTO_UNLOCK = True
 FIELDS = ("errors_found", "suggest_repair_index", "suggest_prune")
 
 
@@ -27,7 +29,7 @@ def summarise(messages: tuple[dict, ...]) -> dict:
 
 
 def run(context: RunContext) -> WorkerReport:
-    completed = context.run_restic(*build_command(context.settings.restic_check_args))
+    completed = context.locks.run(*build_command(context.settings.restic_check_args))
     # restic also prints a summary (num_errors 1) when it could not open the repository at all
     # (exit 10, 11, 12); that is no finding about the repository's integrity.
     checked = completed.exit_code in (EXIT_OK, EXIT_FAILED)

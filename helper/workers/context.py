@@ -1,13 +1,13 @@
 """What the envelope hands a worker, and what a worker hands back."""
 
 import argparse
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from helper.outcome import Outcome, Status
+from helper.locks.session import RepositoryLocks
+from helper.outcome import EXIT_CONFIG_ERROR, Outcome, Status
 from helper.restic import Completed, Restic
 from helper.runlog import RunLog
-from helper.settings import CONFIG_ERROR_EXIT_CODE, Settings
+from helper.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -25,14 +25,14 @@ class RunContext:
     settings: Settings
     options: argparse.Namespace
     log: RunLog
+    # restic as it is; `locks.run` retries a repository lock conflict while the budget lasts.
     restic: Restic
-    # Runs restic and, while the wait budget lasts, retries a repository lock conflict.
-    run_restic: Callable[..., Completed]
+    locks: RepositoryLocks
 
 
 def config_error(message: str, extras: dict | None = None) -> WorkerReport:
     """Return the report of a run stopped before restic by a configuration problem (exit 2)."""
-    return WorkerReport(Outcome(Status.FAILED, CONFIG_ERROR_EXIT_CODE, message), extras or {}, message)
+    return WorkerReport(Outcome(Status.FAILED, EXIT_CONFIG_ERROR, message), extras or {}, message)
 
 
 def report_from(completed: Completed, extras: dict | None = None) -> WorkerReport:

@@ -6,7 +6,7 @@ A run given a lock wait that is spent without the lock ends `locked` (exit 11) i
 was asked to wait for the lock, and that failure must not be silent.
 """
 
-from helper.locks.repository_retry import lock_management_enabled
+from helper.locks.session import lock_management_enabled
 from helper.outcome import EXIT_OK, Status, outcome_for
 from helper.restic import Completed
 from helper.workers import requirements
@@ -15,6 +15,8 @@ from helper.workers.context import RunContext, WorkerReport, config_error, repor
 NAME = "forget"
 SUMMARY = "Apply the retention policy RESTIC_FORGET_ARGS (restic forget)."
 TAKES_RUN_LOCK = True
+# RESTIC_AUTO_UNLOCK may clear stale locks after a failed run.
+AUTO_UNLOCK = True
 FIELDS = ("snapshots_kept", "snapshots_removed", "restic_exit_code")
 SKIPPED_LOCKED = (
     "forget skipped: the repository is locked by another host; retention catches up on the "
@@ -43,7 +45,7 @@ def summarise(completed: Completed) -> dict:
 
 def forget(context: RunContext) -> tuple[Completed, dict]:
     """Run forget once with the configured policy; return restic's result and the summary."""
-    completed = context.run_restic(*build_command(context.settings.restic_forget_args))
+    completed = context.locks.run(*build_command(context.settings.restic_forget_args))
     summary = summarise(completed)
     # With --json restic prints nothing readable, so the log says what the policy did.
     if completed.exit_code == EXIT_OK:
@@ -64,8 +66,7 @@ def forget(context: RunContext) -> tuple[Completed, dict]:
 def waited_for_the_lock(context: RunContext) -> bool:
     """Whether this run was given a lock wait (--lock-wait, or SCHEDULE_LOCK_WAIT when scheduled)
     that covers repository locks."""
-    lock_wait = getattr(context.options, "lock_wait", None) or 0.0
-    return lock_wait > 0 and lock_management_enabled(context.settings)
+    return context.locks.budget.total > 0 and lock_management_enabled(context.settings)
 
 
 def run(context: RunContext) -> WorkerReport:

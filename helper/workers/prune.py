@@ -5,6 +5,8 @@ from helper.workers.context import RunContext, WorkerReport, report_from
 NAME = "prune"
 SUMMARY = "Remove unreferenced data from the repository (restic prune)."
 TAKES_RUN_LOCK = True
+# RESTIC_AUTO_UNLOCK may clear stale locks after a failed run.
+AUTO_UNLOCK = True
 
 
 def add_arguments(parser) -> None:
@@ -16,4 +18,4 @@ def build_command(prune_arguments: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def run(context: RunContext) -> WorkerReport:
-    return report_from(context.run_restic(*build_command(context.settings.restic_prune_args)))
+    return report_from(context.locks.run(*build_command(context.settings.restic_prune_args)))

@@ -10,8 +10,7 @@ allows it. `--remove-all` is the operator's explicit override and removes every 
 import json
 import sys
 
-from helper.locks import backend, clearance
-from helper.locks.inspect import Inspection, Inspector, table
+from helper.locks.inspect import Inspection, table
 from helper.locks.verdict import STALE
 from helper.outcome import Status, outcome_for
 from helper.workers.context import RunContext, WorkerReport, report_from
@@ -20,6 +19,8 @@ NAME = "unlock"
 SUMMARY = "Show each repository lock with a verdict, and remove those proven stale."
 # Inspecting or clearing repository locks must work while a local run holds the run lock.
 TAKES_RUN_LOCK = False
+# It clears locks itself; a failed clearance must not be followed by a second one.
+AUTO_UNLOCK = False
 FIELDS = (
     "dry_run",
     "remove_all",
@@ -86,15 +87,13 @@ def note_after(context: RunContext, after: Inspection | None, extras: dict) -> N
     context.log.info(f"🔓 locks after: {extras['locks_after'] if after is not None else 'unknown'}")
 
 
-def remove_all(
-    context: RunContext, inspector: Inspector, inspection: Inspection, extras: dict
-) -> WorkerReport:
+def remove_all(context: RunContext, inspection: Inspection, extras: dict) -> WorkerReport:
     kept = [lock for lock in inspection.locks if lock.verdict.verdict != STALE]
     if kept:
         context.log.warning(f"--remove-all: also removing {len(kept)} lock(s) not proven stale")
     completed = context.restic.run(*build_command(True))
     # restic says nothing of what it removed: only a new inspection tells (and updates the gauges).
-    after, _ = inspector.inspect()
+    after, _ = context.locks.inspect()
     note_after(context, after, extras)
     gone = inspection.ids - (after.ids if after is not None else inspection.ids)
     extras.update(removed=sorted(gone), locks_removed=len(gone), method="restic unlock --remove-all")
@@ -106,8 +105,7 @@ def run(context: RunContext) -> WorkerReport:
     options, log = context.options, context.log
     extras = {"dry_run": options.dry_run, "remove_all": options.remove_all, "locks_before": None}
     extras.update(locks_after=None, locks_stale=None, locks_removed=None, removed=[], method=None)
-    inspector = Inspector(context.restic, context.settings)
-    inspection, listing = inspector.inspect()
+    inspection, listing = context.locks.inspect()
     if inspection is None:
         log.info("🔒 locks before: unknown")
         return show_failure(context, report_from(listing, extras))
@@ -122,18 +120,14 @@ def run(context: RunContext) -> WorkerReport:
         )
         return report_from(listing, extras)
     if options.remove_all:
-        return remove_all(context, inspector, inspection, extras)
-    store = backend.open_store(context.settings.restic_repository, context.restic.environment)
-    result = clearance.clear(inspector, store, log, inspection, 0.0, unlock_when_safe=True)
+        return remove_all(context, inspection, extras)
+    result = context.locks.clear_stale(0.0, unlock_when_safe=True, inspection=inspection)
     note_after(context, result.remaining, extras)
     extras.update(removed=list(result.removed), locks_removed=len(result.removed))
     extras.update(
         method=" + ".join(result.methods) or None, locks=show(context, inspection, set(result.removed))
     )
-    if result.refusals and not result.ran_unlock:
-        log.warning("not running restic unlock: " + "; ".join(result.refusals))
-    if result.left:
+    if result.left:  # clear_stale has logged why
         message = result.explanation()
-        log.warning(message)
         return WorkerReport(outcome_for(Status.WARNING, message), extras, message)
     return report_from(listing, extras)

@@ -116,11 +116,12 @@ def test_a_background_process_left_by_a_hook_does_not_hold_up_the_run(sandbox):
 HOOK_AFTER_A_STOP = """
 import os, signal, sys, time
 from pathlib import Path
-from helper import hooks, restic
+from helper import hooks
+from helper.stop import TOKEN
 from helper.masking import Masker
 from helper.runlog import RunLog
 
-restic.install_signal_forwarding()
+TOKEN.install()
 os.kill(os.getpid(), signal.SIGTERM)
 log = RunLog(None, Masker.from_secrets(()))
 started = time.monotonic()

@@ -177,7 +177,7 @@ def test_an_internal_error_is_a_failed_run_with_the_traceback_only_in_the_log(sa
 
 
 def test_lock_gauges_that_cannot_be_written_leave_the_audit_trail(sandbox):
-    # RESTIC_AUTO_UNLOCK inspects the locks after the failure, and every inspection writes
+    # RESTIC_AUTO_UNLOCK inspects the locks after the failure, so the run writes
     # restic_locks.prom: it fails here like every other metrics write.
     trace = sandbox.root / "trace"
     sandbox.hook("post-check.sh", f'echo "$1 $HELPER_STATUS" > {trace}\n')
@@ -190,7 +190,7 @@ def test_lock_gauges_that_cannot_be_written_leave_the_audit_trail(sandbox):
         METRICS_DIR=str(blocker / "metrics"),
     )
     assert completed.returncode == 1, output(completed)
-    assert "lock metrics not written" in completed.stdout
+    assert "lock_metrics reporter failed" in completed.stdout
     assert "internal error" not in output(completed)
     assert "Traceback" not in output(completed)
     document = sandbox.last_json("check")

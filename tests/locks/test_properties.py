@@ -19,23 +19,25 @@ would remove it). `restic unlock` runs up to a minute after the inspection the p
 Any observation window may be configured; the verdict never uses less than the minimum.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from helper.locks.plan import JudgedLock, plan_removal
+from helper.locks import clearance
+from helper.locks.inspect import Inspection
 from helper.locks.verdict import (
     LIVE_IF_WRITTEN_WITHIN,
-    MINIMUM_OBSERVATION_WINDOW,
-    REFRESHABILITY_TIMEOUT,
-    RESTIC_STALE_AFTER,
     START_TIME_TOLERANCE,
     Holder,
+    JudgedLock,
     LockRecord,
     Sighting,
     judge,
 )
+from helper.masking import Masker
+from helper.restic_facts import MINIMUM_OBSERVATION_WINDOW, REFRESHABILITY_TIMEOUT, RESTIC_STALE_AFTER
+from helper.runlog import RunLog
 
 NOW = 2_000_000_000.0
 HERE = "host-here"
@@ -133,10 +135,36 @@ def sighup_hits_a_live_program(item: Story, delay: float) -> bool:
     return probed and item.kind in ("reused-by-other", "running-unreadable")
 
 
+@dataclass
+class WorldSource:
+    """One world's repository, in memory: plain `restic unlock` follows restic's true rule, and
+    removal by id takes exactly the lock named."""
+
+    world: tuple[Story, ...]
+    delay: float
+    direct: bool
+    present: set[str] = field(default_factory=set)
+    kind: str = "memory"
+
+    def list_ids(self) -> set[str]:
+        return set(self.present)
+
+    def remove(self, lock_id: str) -> str | None:
+        assert self.direct, "removal by id on a backend the helper cannot reach"
+        self.present.discard(lock_id)
+        return None
+
+    def unlock(self) -> None:
+        assert not any(sighup_hits_a_live_program(item, self.delay) for item in self.world)
+        self.present -= {item.record.lock_id for item in self.world if restic_truly_removes(item, self.delay)}
+
+
 def check_world(
     world: tuple[Story, ...], window: float, minimum_age: float, direct: bool, always: bool, delay: float
 ):
-    judged = [
+    """Run the clearance code itself on the world; no living holder's lock may disappear, and
+    with a reachable backend every lock it found eligible must be gone."""
+    judged = tuple(
         JudgedLock(
             item.record,
             judge(item.record, NOW, HERE, item.holder, item.sighting, item.container, window),
@@ -144,17 +172,21 @@ def check_world(
             None if item.sighting is None else NOW - item.sighting.first_seen,
         )
         for item in world
-    ]
-    plan = plan_removal(judged, NOW, HERE, minimum_age, direct, always)
-    # Removal by id takes whatever eligible lock restic unlock leaves (helper.locks.clearance).
-    removed = set(plan.eligible) if direct else set()
-    if plan.restic_unlock:
-        removed |= {item.record.lock_id for item in world if restic_truly_removes(item, delay)}
-        assert not any(sighup_hits_a_live_program(item, delay) for item in world)
+    )
+    inspection = Inspection(NOW, HERE, judged)
+    ids = {item.record.lock_id for item in world}
+    source = WorldSource(world, delay, direct, set(ids))
+    result = clearance.clear(
+        source, lambda: inspection, RunLog(None, Masker()), inspection, minimum_age, always
+    )
+    removed = ids - source.present
     living = {item.record.lock_id for item in world if item.living}
     assert not (removed & living), [
         (item.kind, item.true_age) for item in world if item.record.lock_id in removed
     ]
+    assert set(result.removed) == removed
+    if direct:
+        assert set(result.eligible) <= removed
 
 
 @settings(max_examples=800, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -2,18 +2,21 @@
 
 import pytest
 
-from helper.locks.plan import JudgedLock, plan_removal, refusals, restic_removes
-from helper.locks.repository import Blocker, blocker_from, parse_time
+from helper.locks.access import Blocker, blocker_from, parse_time
 from helper.locks.verdict import (
     LIVE,
     MINIMUM_OBSERVATION_WINDOW,
     STALE,
     UNKNOWN,
     Holder,
+    JudgedLock,
     LockRecord,
     Sighting,
     Verdict,
     judge,
+    plan_removal,
+    refusals,
+    restic_removes,
 )
 from helper.outcome import classify
 from helper.restic import Completed
