@@ -18,9 +18,8 @@ def masked(text: str) -> str:
     """The error may quote a secret; mask it if the settings can still be read."""
     try:
         from helper import settings
-        from helper.masking import Masker
 
-        return Masker.from_secrets(settings.load()[0].secrets).mask(text)
+        return settings.load()[0].masker.mask(text)
     except Exception:  # noqa: BLE001 - a second failure must not hide the first
         return text
 

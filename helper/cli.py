@@ -48,10 +48,10 @@ def worker_command(name: str) -> Callable[[list[str]], int]:
 
 def locked_run(argv: list[str]) -> int:
     """`locked_run <job> <lockfile> <command…>`: run a command under a non-blocking flock."""
-    from helper import envelope, settings
+    from helper import settings
     from helper.locks import run_lock
     from helper.locks.budget import WaitBudget
-    from helper.masking import Masker
+    from helper.report import skips
 
     parser = argparse.ArgumentParser(
         prog="locked_run",
@@ -71,11 +71,10 @@ def locked_run(argv: list[str]) -> int:
     except OSError as error:
         sys.stderr.write(f"locked_run: cannot use the lock file {path}: {error.strerror}\n")
         return EXIT_CONFIG_ERROR
-    masker = Masker.from_secrets(loaded.secrets)
     if isinstance(lock, run_lock.Busy):
-        return envelope.skip_busy(options.job, lock, loaded, masker)
+        return skips.busy_run_lock(options.job, lock, loaded)
     if lock.took_over_from:
-        sys.stderr.write(masker.mask(f"⚠️ locked_run: {lock.takeover_message()}") + "\n")
+        sys.stderr.write(loaded.masker.mask(f"⚠️ locked_run: {lock.takeover_message()}") + "\n")
         sys.stderr.flush()
     os.set_inheritable(lock.descriptor, True)
     os.environ[run_lock.HELD_LOCK_VARIABLE] = path

@@ -1,12 +1,13 @@
 """One run of one job, the same for a cron tick, a `docker exec` and a one-shot `docker run`:
 
-    run lock -> pre-hook -> worker -> classify -> post-hook -> reporters
+    run lock -> pre-hook -> worker -> auto-unlock -> post-hook -> reporters
 
 Every path out of here, a config error or a lock timeout included, leaves the audit trail.
 """
 
 import argparse
 import dataclasses
+import logging
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -16,14 +17,16 @@ from helper import hooks, restic
 from helper.locks import run_lock
 from helper.locks.budget import WaitBudget
 from helper.locks.session import RepositoryLocks
-from helper.masking import Masker
-from helper.outcome import EXIT_CONFIG_ERROR, EXIT_FAILED, EXIT_OK, Outcome, Status, outcome_for
+from helper.logs import FILE_ONLY, RunLog
+from helper.outcome import EXIT_CONFIG_ERROR, EXIT_FAILED, Outcome, Status, outcome_for
 from helper.report import REPORTERS, skips
 from helper.result import RunResult
-from helper.runlog import RunLog
 from helper.settings import Settings
 from helper.stop import TOKEN
 from helper.workers.context import RunContext, WorkerReport, config_error
+
+logger = logging.getLogger(__name__)
+RunLockState = run_lock.RunLock | run_lock.Busy | None
 
 
 def run(
@@ -34,7 +37,6 @@ def run(
     lock_wait_seconds: float = 0.0,
 ) -> int:
     """Run `worker` once inside the envelope and return the process exit code."""
-    masker = Masker.from_secrets(settings.secrets)
     started_at = datetime.now().astimezone()
     budget = WaitBudget(lock_wait_seconds)
     # Before the lock wait, so a stop signal during the wait ends the run with its audit trail.
@@ -42,35 +44,35 @@ def run(
     lock, problems = take_run_lock(worker, settings, problems, budget)
     # A stop signal while waiting for the guard is an interruption, not a busy lock.
     if isinstance(lock, run_lock.Busy) and lock_wait_seconds <= 0 and not TOKEN.stopped():
-        return skip_busy(worker.NAME, lock, settings, masker)
-    # With --json (unlock), stdout carries only the JSON document; the log goes to stderr.
+        return skips.busy_run_lock(worker.NAME, lock, settings)
+    # A run asked for JSON (`unlock --json`) keeps stdout for the document; the log goes to stderr.
     console = sys.stderr if getattr(options, "json", False) else None
-    log = RunLog(Path(settings.log_dir) / f"{worker.NAME}-last.log", masker, console)
+    run_log = RunLog(Path(settings.log_dir) / f"{worker.NAME}-last.log", settings.masker, console)
     try:
-        log.info(f"▶️ {worker.NAME} on {settings.hostname} started")
-        log_lock_taken(lock, log)
+        logger.info(f"▶️ {worker.NAME} on {settings.hostname} started")
         locks = RepositoryLocks(
-            restic.Restic(settings.restic_bin, settings.restic_environment, log), settings, budget, log
+            restic.Restic(settings.restic_bin, settings.restic_environment), settings, budget
         )
-        report = body(worker, options, settings, problems, locks, lock)
+        report = body(worker, options, problems, locks, lock)
         # A worker's declared fields are always in the document, null when the run stopped early.
-        declared = dict.fromkeys(getattr(worker, "FIELDS", ()))
-        report = dataclasses.replace(report, extras={**declared, **report.extras})
-        post_hook(worker.NAME, settings, log, report)
-        result = make_result(worker.NAME, settings, masker, started_at, report, locks)
-        run_reporters(result, settings, log)
+        report = dataclasses.replace(
+            report, extras={**dict.fromkeys(getattr(worker, "FIELDS", ())), **report.extras}
+        )
+        post_hook(worker.NAME, settings, report)
+        result = make_result(worker.NAME, settings, started_at, report, locks, run_log)
+        run_reporters(result, settings, run_log)
         return result.exit_code
     finally:
-        log.close()
+        run_log.close()
         if isinstance(lock, run_lock.RunLock):
             lock.release()
 
 
 def take_run_lock(
     worker: ModuleType, settings: Settings, problems: tuple[str, ...], budget: WaitBudget
-) -> tuple[run_lock.RunLock | run_lock.Busy | None, tuple[str, ...]]:
-    """Return the run lock (a RunLock, a Busy or None when the worker takes none) and the
-    problems, to which an unusable LOCK_DIR is added."""
+) -> tuple[RunLockState, tuple[str, ...]]:
+    """Return the run lock (None when the worker takes none) and the problems, to which an
+    unusable LOCK_DIR is added."""
     if not worker.TAKES_RUN_LOCK or problems:
         return None, problems
     path = run_lock.default_path(settings.lock_dir)
@@ -81,78 +83,70 @@ def take_run_lock(
     return lock, problems
 
 
-def log_lock_taken(lock: run_lock.RunLock | run_lock.Busy | None, log: RunLog) -> None:
-    if not isinstance(lock, run_lock.RunLock):
-        return
-    if lock.waited >= 0.5:
-        log.info(f"⏳ waited {lock.waited:.1f}s for the run lock {lock.path}")
-    if lock.took_over_from:
-        log.warning(lock.takeover_message())
-
-
-def run_reporters(result: RunResult, settings: Settings, log: RunLog) -> None:
+def run_reporters(result: RunResult, settings: Settings, run_log: RunLog) -> None:
     for reporter in REPORTERS:
         try:
-            reporter.report(result, settings, log)
+            reporter.report(result, settings, run_log)
         except Exception as error:  # noqa: BLE001 - a reporter never changes the exit code
-            log.warning(f"{reporter.__name__.rsplit('.', 1)[-1]} reporter failed: {error}")
+            logger.warning(f"{reporter.__name__.rsplit('.', 1)[-1]} reporter failed: {error}")
 
 
-def early_exit(
-    worker: ModuleType, problems: tuple[str, ...], log: RunLog, lock: run_lock.RunLock | run_lock.Busy | None
-) -> WorkerReport | None:
-    """Return the report of a run that must stop before its pre-hook, or None to go on."""
+def early_exit(worker: ModuleType, problems: tuple[str, ...], lock: RunLockState) -> WorkerReport | None:
+    """Log how the run lock was taken; return the report of a run that must stop before its
+    pre-hook, or None to go on."""
+    if isinstance(lock, run_lock.RunLock) and lock.waited >= 0.5:
+        logger.info(f"⏳ waited {lock.waited:.1f}s for the run lock {lock.path}")
+    if isinstance(lock, run_lock.RunLock) and lock.took_over_from:
+        logger.warning(lock.takeover_message())
     if problems:
         for problem in problems:
-            log.error(problem)
+            logger.error(problem)
         return config_error("configuration error: " + "; ".join(problems))
     if TOKEN.stopped():
         message = f"{worker.NAME} was interrupted before it started"
-        log.error(message)
-        return WorkerReport(outcome_for(Status.INTERRUPTED, message), {}, message)
-    if isinstance(lock, run_lock.Busy):
+    elif isinstance(lock, run_lock.Busy):
+        holder = lock.holder or "an unknown process"
         message = (
-            f"{worker.NAME} gave up after waiting {lock.waited:.0f}s for the run lock "
-            f"{lock.path} held by {lock.holder or 'an unknown process'}"
+            f"{worker.NAME} gave up after waiting {lock.waited:.0f}s for the run lock {lock.path} "
+            f"held by {holder}"
         )
-        log.error(message)
-        return WorkerReport(outcome_for(Status.LOCKED, message), {}, message)
-    return None
+    else:
+        return None
+    logger.error(message)
+    status = Status.INTERRUPTED if TOKEN.stopped() else Status.LOCKED
+    return WorkerReport(outcome_for(status, message), {}, message)
 
 
 def body(
     worker: ModuleType,
     options: argparse.Namespace,
-    settings: Settings,
     problems: tuple[str, ...],
     locks: RepositoryLocks,
-    lock: run_lock.RunLock | run_lock.Busy | None,
+    lock: RunLockState,
 ) -> WorkerReport:
     """Run the pre-hook and the worker, turning every early exit into a report."""
-    log = locks.log
-    stopped = early_exit(worker, problems, log, lock)
+    stopped = early_exit(worker, problems, lock)
     if stopped is not None:
         return stopped
+    settings = locks.settings
     context_variables = {"HELPER_JOB": worker.NAME, "HELPER_PHASE": "pre"}
     pre = hooks.run_hook(
         hooks.hook_path(settings.hooks_dir, "pre", worker.NAME),
-        log,
         context_variables,
         timeout_seconds=settings.hook_timeout,
     )
     if pre == hooks.EXIT_SKIP_RUN:
         message = f"pre-{worker.NAME} hook asked to skip this run (exit 75)"
-        log.info("⏭ " + message)
+        logger.info("⏭ " + message)
         return WorkerReport(outcome_for(Status.SKIPPED, message), {}, None)
-    context = RunContext(worker.NAME, settings, options, log, locks.restic, locks)
     try:
-        report = worker.run(context)
+        report = worker.run(RunContext(worker.NAME, settings, options, locks.restic, locks))
     except Exception as error:  # noqa: BLE001 - no traceback ever reaches the user
         import traceback  # only this rare path needs it
 
-        log.line(traceback.format_exc(), console=False)
+        logger.info(traceback.format_exc(), extra=FILE_ONLY)
         message = f"internal error in {worker.NAME}: {error!r}"
-        log.error(message)
+        logger.error(message)
         return WorkerReport(Outcome(Status.FAILED, EXIT_FAILED, message), {}, message)
     if worker.AUTO_UNLOCK:
         auto_unlock(locks, report)
@@ -168,15 +162,15 @@ def auto_unlock(locks: RepositoryLocks, report: WorkerReport) -> None:
         return
     if outcome.exit_code == EXIT_CONFIG_ERROR:
         return
-    locks.log.info("🔓 RESTIC_AUTO_UNLOCK=ON: removing repository locks the helper proves stale")
+    logger.info("🔓 RESTIC_AUTO_UNLOCK=ON: removing repository locks the helper proves stale")
     try:
         if locks.clear_stale(0.0, unlock_when_safe=True) is None:
-            locks.log.warning("RESTIC_AUTO_UNLOCK: the repository's locks cannot be listed; nothing removed")
+            logger.warning("RESTIC_AUTO_UNLOCK: the repository's locks cannot be listed; nothing removed")
     except Exception as error:  # noqa: BLE001 - a courtesy after the run must not hide the run's trail
-        locks.log.warning(f"stale locks not cleared after the failure: {error!r}")
+        logger.warning(f"stale locks not cleared after the failure: {error!r}")
 
 
-def post_hook(job: str, settings: Settings, log: RunLog, report: WorkerReport) -> None:
+def post_hook(job: str, settings: Settings, report: WorkerReport) -> None:
     exit_code = report.outcome.exit_code
     context_variables = {
         "HELPER_JOB": job,
@@ -188,7 +182,6 @@ def post_hook(job: str, settings: Settings, log: RunLog, report: WorkerReport) -
     }
     hooks.run_hook(
         hooks.hook_path(settings.hooks_dir, "post", job),
-        log,
         context_variables,
         (str(exit_code),),
         settings.hook_timeout,
@@ -199,14 +192,14 @@ def post_hook(job: str, settings: Settings, log: RunLog, report: WorkerReport) -
 def make_result(
     job: str,
     settings: Settings,
-    masker: Masker,
     started_at: datetime,
     report: WorkerReport,
     locks: RepositoryLocks,
+    run_log: RunLog,
 ) -> RunResult:
-    outcome, log = report.outcome, locks.log
+    outcome, masker = report.outcome, settings.masker
     symbol = {Status.OK: "✅", Status.WARNING: "⚠️", Status.SKIPPED: "⏭"}.get(outcome.status, "❌")
-    log.info(f"{symbol} {job} finished: {outcome.status} (exit {outcome.exit_code})")
+    logger.info(f"{symbol} {job} finished: {outcome.status} (exit {outcome.exit_code})")
     return RunResult(
         job=job,
         hostname=masker.mask(settings.hostname),
@@ -219,24 +212,7 @@ def make_result(
         error=masker.mask(report.error) if report.error else None,
         lock_wait_seconds=locks.budget.spent,
         extras=masker.mask_data(report.extras),
-        log_tail=log.tail(),
-        log_tail_truncated=log.tail_truncated,
+        log_tail=run_log.tail.text(),
+        log_tail_truncated=run_log.tail.truncated,
         locks=locks.last_inspection.summary() if locks.last_inspection else None,
     )
-
-
-def skip_busy(job: str, busy: run_lock.Busy, settings: Settings, masker: Masker) -> int:
-    """The run lock is held and no wait was asked: log it, count it, leave last-<job>.json alone."""
-    stamp = datetime.now().astimezone().strftime("%Y-%m-%d %a %H:%M:%S")
-    # The words up to the closing parenthesis are the shell image's, which log alerts match.
-    holder = (
-        f"; held by pid {busy.holder['pid']} ({busy.holder.get('job')})" if busy.holder.get("pid") else ""
-    )
-    line = f"[{stamp}] ⏭ {job} skipped: previous run still active (lock {busy.path}){holder}"
-
-    def say(text: str) -> None:
-        sys.stdout.write(masker.mask(text) + "\n")
-        sys.stdout.flush()
-
-    skips.record(job, line, settings, say)
-    return EXIT_OK

@@ -6,6 +6,7 @@ helper reaches that group as SIGTERM.
 """
 
 import contextlib
+import logging
 import os
 import signal
 import subprocess
@@ -15,8 +16,9 @@ from pathlib import Path
 
 from helper.outcome import EXIT_CANNOT_EXECUTE, EXIT_TIMED_OUT
 from helper.restic import OUTPUT_GRACE_SECONDS
-from helper.runlog import RunLog
 from helper.stop import TOKEN, StopToken, terminate_group
+
+logger = logging.getLogger(__name__)
 
 # borgmatic's soft-failure convention: a pre-hook exiting 75 (EX_TEMPFAIL) skips the run.
 EXIT_SKIP_RUN = 75
@@ -26,9 +28,9 @@ def hook_path(hooks_dir: str, phase: str, job: str) -> Path:
     return Path(hooks_dir) / f"{phase}-{job}.sh"
 
 
-def _relay_output(stream, log: RunLog, prefix: str) -> None:
+def _relay_output(stream, prefix: str) -> None:
     for line in stream:
-        log.line(f"[{prefix}] {line}")
+        logger.info("[%s] %s", prefix, line)
 
 
 def _kill_group(process: subprocess.Popen) -> None:
@@ -38,7 +40,6 @@ def _kill_group(process: subprocess.Popen) -> None:
 
 def run_hook(
     path: Path,
-    log: RunLog,
     context: Mapping[str, str],
     arguments: tuple[str, ...] = (),
     timeout_seconds: int = 0,
@@ -51,9 +52,9 @@ def run_hook(
     if not path.exists():
         return None
     if not os.access(path, os.X_OK):
-        log.error(f"hook {path} is not executable (chmod +x it); skipped")
+        logger.error("hook %s is not executable (chmod +x it); skipped", path)
         return EXIT_CANNOT_EXECUTE
-    log.info(f"🪝 running hook {path.name}")
+    logger.info("🪝 running hook %s", path.name)
     exempt_from_stop = after_the_run and stop.stopped()
     try:
         process = subprocess.Popen(
@@ -67,17 +68,17 @@ def run_hook(
             errors="surrogateescape",  # the log spells undecodable bytes as \xNN
         )
     except OSError as error:
-        log.error(f"hook {path} could not start: {error.strerror}")
+        logger.error("hook %s could not start: %s", path, error.strerror)
         return EXIT_CANNOT_EXECUTE
     with stop.registered(process.pid, terminate_group, exempt_from_stop):
-        return _wait_for(process, path, log, timeout_seconds)
+        return _wait_for(process, path, timeout_seconds)
 
 
-def _wait_for(process: subprocess.Popen, path: Path, log: RunLog, timeout_seconds: int) -> int:
+def _wait_for(process: subprocess.Popen, path: Path, timeout_seconds: int) -> int:
     """Relay the hook's output until it exits or runs out of time; return its exit code."""
     # The output is read in a thread: a hook may leave a background process behind that keeps
     # the pipe open, and that must neither block the run nor outlive the hook's verdict.
-    reader = threading.Thread(target=_relay_output, args=(process.stdout, log, path.stem), daemon=True)
+    reader = threading.Thread(target=_relay_output, args=(process.stdout, path.stem), daemon=True)
     reader.start()
     try:
         exit_code = process.wait(timeout=timeout_seconds or None)
@@ -85,11 +86,13 @@ def _wait_for(process: subprocess.Popen, path: Path, log: RunLog, timeout_second
         _kill_group(process)
         process.wait()
         reader.join(OUTPUT_GRACE_SECONDS)
-        log.error(f"hook {path.name} timed out after {timeout_seconds}s; its process group was killed")
+        logger.error("hook %s timed out after %ss; its process group was killed", path.name, timeout_seconds)
         return EXIT_TIMED_OUT
     reader.join(OUTPUT_GRACE_SECONDS)
     if reader.is_alive():
-        log.warning(f"hook {path.name} left a background process holding its output open; not waiting for it")
+        logger.warning(
+            "hook %s left a background process holding its output open; not waiting for it", path.name
+        )
     if exit_code != 0:
-        log.warning(f"hook {path.name} exited {exit_code}")
+        logger.warning("hook %s exited %s", path.name, exit_code)
     return exit_code

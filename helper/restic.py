@@ -7,6 +7,7 @@ would, so restic removes its own lock.
 """
 
 import contextlib
+import logging
 import os
 import shlex
 import signal
@@ -15,7 +16,8 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from helper import process_groups, restic_output
+from helper import procfs, restic_output
+from helper.logs import FILE_ONLY, QUIET
 from helper.outcome import (
     EXIT_CANNOT_START,
     EXIT_INTERRUPTED,
@@ -25,8 +27,9 @@ from helper.outcome import (
     classify,
     outcome_for,
 )
-from helper.runlog import RunLog
 from helper.stop import TOKEN, StopToken
+
+logger = logging.getLogger(__name__)
 
 # restic reaches sftp and rclone repositories through a child that it moves out of its process
 # group only when it runs on a terminal. A SIGINT to that child ends it before restic can remove
@@ -56,9 +59,9 @@ def interrupt_group(leader: int) -> None:
     """SIGINT restic and the rest of its process group (its --stdin-from-command), but not the
     transport that restic needs to remove its lock."""
     _send_interrupt(leader)
-    for pid, parent, name in process_groups.members(leader):
-        if pid != leader and not (parent == leader and name in TRANSPORTS):
-            _send_interrupt(pid)
+    for member in procfs.group_members(leader):
+        if member.pid != leader and not (member.parent == leader and member.name in TRANSPORTS):
+            _send_interrupt(member.pid)
 
 
 def _send_interrupt(pid: int) -> None:
@@ -78,19 +81,23 @@ def stop_on_timeout(process: subprocess.Popen, timed_out: threading.Event) -> No
 
 
 class Restic:
-    """Runs restic with the helper's settings, streaming masked output into the run log."""
+    """Runs restic with the helper's settings, streaming its output into the log at `level`."""
 
     def __init__(
-        self, binary: str, environment: Mapping[str, str], log: RunLog, stop: StopToken = TOKEN
+        self,
+        binary: str,
+        environment: Mapping[str, str],
+        stop: StopToken = TOKEN,
+        level: int = logging.INFO,
     ) -> None:
         self.binary = binary
         self.environment = {**QUIET_PROGRESS, **environment}
-        self.log = log
         self.stop = stop
+        self.level = level
 
-    def with_log(self, log: RunLog) -> "Restic":
-        """The same runner, writing to another log."""
-        return Restic(self.binary, self.environment, log, self.stop)
+    def quiet(self) -> "Restic":
+        """The same runner, logging below every sink (the listings a lock wait repeats)."""
+        return Restic(self.binary, self.environment, self.stop, QUIET)
 
     def run(self, *arguments: str, echo: bool = True, timeout_seconds: float = 0) -> Completed:
         """Run `restic <arguments>` to completion. Given echo=False, keep stdout out of the log.
@@ -99,7 +106,7 @@ class Restic:
             hint = "interrupted before restic started"
             return Completed(EXIT_INTERRUPTED, outcome_for(Status.INTERRUPTED, hint))
         # Quoted as a shell would need it: *_ARGS are split into shell words, so show the words.
-        self.log.line("$ restic " + shlex.join(arguments), console=False)
+        logger.log(self.level, "$ restic %s", shlex.join(arguments), extra=FILE_ONLY)
         try:
             process = self._start(arguments)
         except OSError as error:
@@ -123,13 +130,13 @@ class Restic:
         """Read restic's output into the log until it exits; return its exit code, what was
         kept of its output, and whether the timeout stopped it."""
         collected = restic_output.collector(echo)
-        stderr_reader = restic_output.start_stderr_reader(process.stderr, collected, self.log)
+        stderr_reader = restic_output.start_stderr_reader(process.stderr, collected, self.level)
         timed_out = threading.Event()
         timer = threading.Timer(timeout_seconds, stop_on_timeout, (process, timed_out))
         if timeout_seconds > 0:
             timer.start()
         try:
-            restic_output.read_stdout(process.stdout, collected, self.log, echo)
+            restic_output.read_stdout(process.stdout, collected, self.level, echo)
         finally:
             # Whatever went wrong above, restic ends on its own terms and is waited for.
             exit_code = process.wait()
@@ -138,8 +145,8 @@ class Restic:
             # restic's stderr open long after restic has ended: the run does not wait for it.
             stderr_reader.join(OUTPUT_GRACE_SECONDS)
             if stderr_reader.is_alive():
-                self.log.warning(
-                    f"a process left by {self.binary} holds restic's error output open; not waiting for it"
+                logger.warning(
+                    "a process left by %s holds restic's error output open; not waiting for it", self.binary
                 )
         if collected.failure is not None:
             raise collected.failure

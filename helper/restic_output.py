@@ -2,11 +2,14 @@
 bounded part of it is kept for the workers (restic can print millions of lines)."""
 
 import json
+import logging
 import threading
 from collections import deque
 from dataclasses import dataclass, field
 
-from helper.runlog import RunLog
+from helper.logs import FILE_ONLY
+
+logger = logging.getLogger(__name__)
 
 # restic prints dozens of progress messages a second when stdout is no terminal.
 PROGRESS_TYPES = ('"message_type":"status"', '"message_type":"verbose_status"')
@@ -81,7 +84,7 @@ def collector(echo: bool) -> Collected:
     return Collected(stdout=TextTail(LOGGED_STDOUT_KEPT_BYTES if echo else None))
 
 
-def read_stdout(stream, collected: Collected, log: RunLog, echo: bool) -> None:
+def read_stdout(stream, collected: Collected, level: int, echo: bool) -> None:
     """Read restic's stdout to its end: JSON messages are kept, other lines logged (given echo)."""
     try:
         for line in stream:
@@ -94,27 +97,27 @@ def read_stdout(stream, collected: Collected, log: RunLog, echo: bool) -> None:
                 collected.keep_message({"message_type": "list", "items": parsed})
             collected.stdout.add(line)
             if echo and parsed is None:
-                log.line(line, console=False)
+                logger.log(level, line, extra=FILE_ONLY)
     finally:
         discard(stream)
 
 
-def read_stderr(stream, collected: Collected, log: RunLog) -> None:
+def read_stderr(stream, collected: Collected, level: int) -> None:
     try:
         for line in stream:
             text = error_text(line).replace("\x1b[2K", "").rstrip("\n")
             collected.stderr.add(text + "\n")
             # A --json error message holds several lines; each gets its own log stamp.
             for part in text.splitlines() or [""]:
-                log.line(part)
+                logger.log(level, part)
     except Exception as error:  # noqa: BLE001 - raised again in the main thread, after restic ends
         collected.failure = error
     finally:
         discard(stream)
 
 
-def start_stderr_reader(stream, collected: Collected, log: RunLog) -> threading.Thread:
-    reader = threading.Thread(target=read_stderr, args=(stream, collected, log), daemon=True)
+def start_stderr_reader(stream, collected: Collected, level: int) -> threading.Thread:
+    reader = threading.Thread(target=read_stderr, args=(stream, collected, level), daemon=True)
     reader.start()
     return reader
 

@@ -8,7 +8,6 @@ derivation, so a waiting run can poll once a second, and removing by id takes aw
 the lock proven stale, which plain `restic unlock` cannot do without its SIGHUP probe.
 """
 
-import io
 import json
 import os
 import re
@@ -21,7 +20,6 @@ from urllib.parse import urlsplit, urlunsplit
 from helper.locks.verdict import LockRecord
 from helper.outcome import LOCK_CONFLICT
 from helper.restic import Completed, Restic
-from helper.runlog import RunLog
 
 LOCK_ID = re.compile(r"^[0-9a-f]{64}$")
 # restic names the lock that blocked it by the first 8 hex digits of its id (since 0.8.3).
@@ -203,15 +201,10 @@ def open_store(repository: str, environment: Mapping[str, str]) -> LocalStore | 
     return LocalStore(path / "locks") if path.is_absolute() else None
 
 
-class _Discard(io.TextIOBase):
-    def write(self, text: str) -> int:
-        return len(text)
-
-
 @dataclass(frozen=True)
 class LockSource:
     """One repository's locks as a run reaches them. `restic` writes its calls into the run
-    log; the listings of a lock wait, which may be hundreds, go through a quiet twin of it."""
+    log; the listings of a lock wait, which may be hundreds, are logged below every sink."""
 
     restic: Restic
     store: LocalStore | RestStore | None
@@ -232,8 +225,7 @@ class LockSource:
         """Return the lock ids now (None when they cannot be listed), without logging."""
         ids = self.store.list_ids() if self.store is not None else None
         if ids is None:
-            quiet = self.restic.with_log(RunLog(None, self.restic.log.masker, _Discard()))
-            listed, _ = list_lock_ids(quiet)
+            listed, _ = list_lock_ids(self.restic.quiet())
             ids = None if listed is None else set(listed)
         return ids
 

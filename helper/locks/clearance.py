@@ -9,13 +9,15 @@ inspect the repository again.
 """
 
 import dataclasses
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
 from helper.locks.inspect import Inspection
 from helper.locks.verdict import RemovalPlan, plan_removal
-from helper.runlog import RunLog
+
+logger = logging.getLogger(__name__)
 
 
 class Source(Protocol):
@@ -60,10 +62,10 @@ def make_plan(
     )
 
 
-def _restic_unlock(source: Source, log: RunLog, plan: RemovalPlan, before: set[str]) -> set[str]:
+def _restic_unlock(source: Source, plan: RemovalPlan, before: set[str]) -> set[str]:
     """Run plain `restic unlock`; return the planned ids it removed."""
     removes = ", ".join(lock_id[:8] for lock_id in plan.restic_removes) or "nothing"
-    log.info(f"🔓 restic unlock: every lock it would remove is stale ({removes})")
+    logger.info(f"🔓 restic unlock: every lock it would remove is stale ({removes})")
     source.unlock()
     after = source.list_ids()
     # A lock that went away on its own meanwhile was released, not removed.
@@ -82,11 +84,11 @@ def _remove_by_id(source: Source, lock_ids: list[str]) -> tuple[set[str], list[s
     return removed, problems
 
 
-def _log_removed(log: RunLog, inspection: Inspection, removed: set[str]) -> None:
+def _log_removed(inspection: Inspection, removed: set[str]) -> None:
     for lock in inspection.locks:
         record = lock.record
         if record.lock_id in removed:
-            log.info(
+            logger.info(
                 f"🔓 removed stale lock {record.lock_id[:8]} of pid {record.pid} on "
                 f"{record.hostname or '-'}: {lock.verdict.reason}"
             )
@@ -95,7 +97,6 @@ def _log_removed(log: RunLog, inspection: Inspection, removed: set[str]) -> None
 def clear(
     source: Source,
     inspect: Callable[[], Inspection | None],
-    log: RunLog,
     inspection: Inspection,
     minimum_age: float = 0.0,
     unlock_when_safe: bool = False,
@@ -113,12 +114,12 @@ def clear(
             inspection = fresh
             plan = make_plan(fresh, minimum_age, source.direct, unlock_when_safe)
         if fresh is not None and plan.restic_unlock:
-            removed |= _restic_unlock(source, log, plan, fresh.ids)
+            removed |= _restic_unlock(source, plan, fresh.ids)
             methods.append("restic unlock")
     by_id, problems = _remove_by_id(source, [lock_id for lock_id in plan.direct if lock_id not in removed])
     removed |= by_id
     methods += [f"by id ({source.kind})"] if by_id else []
-    _log_removed(log, inspection, removed)
+    _log_removed(inspection, removed)
     kept = tuple(lock for lock in inspection.locks if lock.record.lock_id not in removed)
     return Clearance(
         eligible=plan.eligible,

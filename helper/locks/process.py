@@ -4,11 +4,11 @@
 import contextlib
 import os
 from collections.abc import Iterable
-from pathlib import Path
 
+from helper import procfs
 from helper.locks.verdict import Holder
+from helper.procfs import PROC
 
-PROC = Path("/proc")
 # The kernel keeps only the first 15 bytes of a command name in /proc/<pid>/comm.
 COMM_LENGTH = 15
 
@@ -61,25 +61,6 @@ def program_names(pid: int) -> set[str]:
     return {name for name in names if name}
 
 
-def start_time(pid: int) -> float | None:
-    """Return when the process started (epoch seconds), from /proc/<pid>/stat and the boot time."""
-    try:
-        stat = (PROC / str(pid) / "stat").read_text()
-        boot = next(
-            float(line.split()[1])
-            for line in (PROC / "stat").read_text().splitlines()
-            if line.startswith("btime ")
-        )
-    except (OSError, StopIteration, ValueError, IndexError):
-        return None
-    # Field 22 (starttime) counts clock ticks since boot; the command name before it may hold spaces.
-    fields = stat.rsplit(")", 1)[-1].split()
-    try:
-        return boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
-    except (IndexError, ValueError):
-        return None
-
-
 def signal_permitted(pid: int) -> bool:
     """Whether kill(pid, sig) from this process would pass the kernel's permission check."""
     if os.geteuid() == 0:
@@ -106,6 +87,6 @@ def holder_facts(pid: int, restic_names: Iterable[str]) -> Holder:
         "alive",
         is_restic=is_restic,
         name=process_name(pid) or next(iter(names), ""),
-        started_at=start_time(pid),
+        started_at=procfs.start_time(pid),
         signal_permitted=signal_permitted(pid),
     )

@@ -11,6 +11,7 @@ Workers, RESTIC_AUTO_UNLOCK after a failure and /bin/unlock all clear through th
 
 import dataclasses
 import functools
+import logging
 import time
 from dataclasses import dataclass, field
 
@@ -22,8 +23,9 @@ from helper.locks.inspect import Inspection, Inspector, table
 from helper.locks.verdict import STALE
 from helper.outcome import Status, outcome_for
 from helper.restic import Completed, Restic
-from helper.runlog import RunLog
 from helper.settings import Settings
+
+logger = logging.getLogger(__name__)
 
 
 def lock_management_enabled(settings: Settings) -> bool:
@@ -36,7 +38,6 @@ class RepositoryLocks:
     restic: Restic
     settings: Settings
     budget: WaitBudget
-    log: RunLog
     last_inspection: Inspection | None = None
     # Lock sets whose table the log already shows: a long wait would repeat it every retry.
     _shown: set[frozenset[str]] = field(default_factory=set)
@@ -60,14 +61,12 @@ class RepositoryLocks:
             inspection, _ = self.inspect()
         if inspection is None:
             return None
-        result = clearance.clear(
-            self.source, self._inspect_again, self.log, inspection, minimum_age, unlock_when_safe
-        )
+        result = clearance.clear(self.source, self._inspect_again, inspection, minimum_age, unlock_when_safe)
         self.last_inspection = result.remaining
         if result.refusals and unlock_when_safe and not result.ran_unlock:
-            self.log.warning("not running restic unlock: " + "; ".join(result.refusals))
+            logger.warning("not running restic unlock: " + "; ".join(result.refusals))
         if result.left:
-            self.log.warning(result.explanation())
+            logger.warning(result.explanation())
         return result
 
     def _inspect_again(self) -> Inspection | None:
@@ -109,7 +108,7 @@ class RepositoryLocks:
         while completed.outcome.status is Status.LOCKED and not self.restic.stop.stopped():
             blocker = blocker_from(completed) or blocker
             if self.settings.lock_force_inactive and self._clear_for_retry():
-                self.log.info("🔁 retrying after removing stale locks")
+                logger.info("🔁 retrying after removing stale locks")
                 completed = self._attempt(arguments)
                 continue
             if self.budget.remaining() <= 0:
@@ -132,7 +131,7 @@ class RepositoryLocks:
         if frozenset(inspection.ids) not in self._shown:
             self._shown.add(frozenset(inspection.ids))
             for line in (*inspection.notes, *table(inspection)):
-                self.log.info("   " + line)
+                logger.info("   " + line)
         result = self.clear_stale(self.settings.restic_stale_lock_age, inspection=inspection)
         return bool(result and result.removed)
 
@@ -141,7 +140,7 @@ class RepositoryLocks:
         described = blocker.describe() if blocker else "another process"
         if described not in announced:
             announced.add(described)
-            self.log.info(
+            logger.info(
                 f"⏳ repository locked by {described}; waiting up to "
                 f"{self.budget.remaining():.0f}s more (retrying as soon as it is released)"
             )
@@ -150,7 +149,7 @@ class RepositoryLocks:
             self.watch, blocker, self.budget, settings.restic_lock_retry_after, settings.lock_force_inactive
         )
         if wake is waiting.Wake.BUDGET:
-            self.log.warning(
+            logger.warning(
                 f"lock wait budget of {self.budget.total:.0f}s spent; the repository is still locked"
             )
         return wake
@@ -177,9 +176,9 @@ class RepositoryLocks:
         if lock is None:
             return ""
         verdict = lock.verdict
-        self.log.info(f"🔒 the lock that blocked this run is {verdict.verdict}: {verdict.reason}")
+        logger.info(f"🔒 the lock that blocked this run is {verdict.verdict}: {verdict.reason}")
         if verdict.verdict == STALE:
-            self.log.info("   /bin/unlock removes it (or set LOCK_FORCE_INACTIVE=ON; see the Locks guide)")
+            logger.info("   /bin/unlock removes it (or set LOCK_FORCE_INACTIVE=ON; see the Locks guide)")
         return f"; it is {verdict.verdict}: {verdict.reason}"
 
 

@@ -1,9 +1,9 @@
 """`$METRICS_DIR/restic_locks.prom`: the repository's locks as the run's last inspection saw them
 (after any removal). A run that never inspected the locks leaves the file alone."""
 
+from helper.logs import RunLog
 from helper.report import metrics
 from helper.result import RunResult
-from helper.runlog import RunLog
 from helper.settings import Settings
 
 # Gauge name -> (the inspection summary's key, help text).
@@ -19,7 +19,7 @@ GAUGES = {
 }
 
 
-def report(result: RunResult, settings: Settings, log: RunLog) -> None:
+def report(result: RunResult, settings: Settings, run_log: RunLog) -> None:
     if not settings.metrics_dir or result.locks is None:
         return
     from prometheus_client.core import GaugeMetricFamily

@@ -1,13 +1,16 @@
 """Mail through SMTP (smtplib), or through a sendmail-compatible program such as msmtp."""
 
+import logging
 import os
 import subprocess
 from typing import TYPE_CHECKING
 
+from helper.logs import RunLog
 from helper.report.render import render, subject
 from helper.result import RunResult
-from helper.runlog import RunLog
 from helper.settings import Settings
+
+logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:  # email.message costs ~10 ms to import; only runs that mail need it
     from email.message import EmailMessage
@@ -18,15 +21,15 @@ def wanted(result: RunResult, settings: Settings) -> bool:
     return bool(settings.mailx_rcpt) and not (settings.mailx_on_error and not result.failed)
 
 
-def build_message(result: RunResult, settings: Settings, log: RunLog) -> "EmailMessage":
+def build_message(result: RunResult, settings: Settings) -> "EmailMessage":
     from email.message import EmailMessage
 
     message = EmailMessage()
-    message["Subject"] = log.masker.mask(subject(result))
+    message["Subject"] = settings.masker.mask(subject(result))
     message["From"] = settings.smtp_from or f"restic-helper@{result.hostname}"
     message["To"] = settings.mailx_rcpt
     body = render("mail.txt.j2", settings.templates_dir, result) or ""
-    message.set_content(log.masker.mask(body))
+    message.set_content(settings.masker.mask(body))
     return message
 
 
@@ -65,10 +68,10 @@ def send_sendmail(message: "EmailMessage", settings: Settings) -> None:
         )
 
 
-def report(result: RunResult, settings: Settings, log: RunLog) -> None:
+def report(result: RunResult, settings: Settings, run_log: RunLog) -> None:
     if not wanted(result, settings):
         return
-    message = build_message(result, settings, log)
+    message = build_message(result, settings)
     if settings.smtp_host:
         send_smtp(message, settings)
     elif os.access(settings.sendmail_bin, os.X_OK):
@@ -78,4 +81,4 @@ def report(result: RunResult, settings: Settings, log: RunLog) -> None:
             f"MAILX_RCPT is set but SMTP_HOST is empty and SENDMAIL_BIN "
             f"{settings.sendmail_bin} is not executable"
         )
-    log.info(f"📧 mail sent to {settings.mailx_rcpt}")
+    logger.info(f"📧 mail sent to {settings.mailx_rcpt}")

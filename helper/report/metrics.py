@@ -6,10 +6,10 @@ runs) are carried over from the previous file, so no other state file is needed.
 
 from pathlib import Path
 
+from helper.logs import RunLog
 from helper.masking import printable
 from helper.outcome import Status
 from helper.result import RunResult
-from helper.runlog import RunLog
 from helper.settings import Settings
 
 # Only these extras become gauges: a snapshot id or a tag must never turn into a metric.
@@ -116,7 +116,7 @@ def build_families(result: RunResult, previous: dict[str, float], increments: di
     return families
 
 
-def report(result: RunResult, settings: Settings, log: RunLog) -> None:
+def report(result: RunResult, settings: Settings, run_log: RunLog) -> None:
     if not settings.metrics_dir:
         return
     path = prom_path(settings.metrics_dir, result.job)

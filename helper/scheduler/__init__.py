@@ -38,7 +38,6 @@ def main(argv: list[str]) -> int:
     """Validate the settings, probe the repository, then schedule until a stop signal."""
     from helper import settings as settings_module
     from helper import stop
-    from helper.masking import Masker
     from helper.scheduler import config, loop
     from helper.scheduler.console import Console
     from helper.scheduler.signals import SignalPipe
@@ -55,7 +54,7 @@ def main(argv: list[str]) -> int:
         report_problems(plan.problems)
         return EXIT_CONFIG_ERROR
     settings_module.apply_time_zone(plan.settings)
-    console = Console(Masker.from_secrets(plan.settings.secrets))
+    console = Console(plan.settings.masker)
     for warning in plan.warnings:
         console.line("scheduler", f"⚠️ {warning}")
     signals = SignalPipe()

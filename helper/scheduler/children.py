@@ -14,6 +14,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from helper import procfs
+
 # A line longer than this is passed on in pieces rather than held in memory.
 LONGEST_LINE = 64 * 1024
 PR_SET_CHILD_SUBREAPER = 36
@@ -119,29 +121,9 @@ def interrupt(child: Child) -> None:
         os.killpg(child.pid, signal.SIGINT)
 
 
-def descendants(root: int) -> list[int]:
-    """Return the pids of every process below `root`, read from /proc."""
-    children_of: dict[int, list[int]] = {}
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat", encoding="utf-8", errors="replace") as handle:
-                parent = int(handle.read().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        children_of.setdefault(parent, []).append(int(entry.name))
-    found, queue = [], [root]
-    while queue:
-        below = children_of.get(queue.pop(), [])
-        found += below
-        queue += below
-    return found
-
-
 def kill_tree(child: Child) -> None:
     """SIGKILL the worker and everything below it: restic and hooks run in groups of their own."""
-    tree = descendants(child.pid)
+    tree = procfs.descendants(child.pid)
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(child.pid, signal.SIGKILL)
     for pid in tree:

@@ -11,6 +11,7 @@ import os
 from datetime import datetime
 from pathlib import Path
 
+from helper import procfs
 from helper.files import atomic_write_text
 
 FILE_NAME = "scheduler.json"
@@ -23,15 +24,8 @@ def path_in(log_dir: str) -> Path:
 def process_start_ticks(pid: int) -> int | None:
     """Return the kernel's start time of `pid` (clock ticks since boot), or None when it is gone.
     With the pid it names one process, even after the pid is reused."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    # The command name in parentheses may hold spaces; the fields after it are plain numbers.
-    fields = stat.rsplit(")", 1)[1].split()
-    if fields[0] == "Z":
-        return None
-    return int(fields[19])
+    stat = procfs.read_stat(pid)
+    return None if stat is None or stat.state == "Z" else stat.start_ticks
 
 
 def iso(moment: datetime | None) -> str | None:

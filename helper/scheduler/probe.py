@@ -5,11 +5,11 @@ open it? `restic init` runs only when restic says the repository does not exist 
 (a prune elsewhere) must not stop this container from starting.
 """
 
+import logging
 import time
 from collections.abc import Callable
 
-from helper import restic, stop
-from helper.masking import Masker
+from helper import logs, restic, stop
 from helper.outcome import (
     EXIT_CANNOT_START,
     EXIT_CONFIG_ERROR,
@@ -17,7 +17,6 @@ from helper.outcome import (
     EXIT_REPOSITORY_MISSING,
     EXIT_WRONG_PASSWORD,
 )
-from helper.runlog import RunLog
 from helper.scheduler.console import Console
 from helper.settings import Settings
 
@@ -27,6 +26,7 @@ LONGEST_RETRY_SECONDS = 30.0
 SHORTEST_CALL_SECONDS = 2.0
 # `restic init` writes a few files; a slow backend still deserves a minute.
 INIT_SECONDS = 60.0
+logger = logging.getLogger(__name__)
 STOPPED = "stopped during the start-up probe"
 RETRY = object()
 
@@ -40,53 +40,50 @@ def run(
     """Probe the repository. Return None to go on, else the exit code to stop with.
 
     `sleep(seconds)` waits between attempts and returns the signals that cut it short; a
-    stop signal (noted by helper.restic) ends the probe with exit 0."""
-    masker = Masker.from_secrets(settings.secrets)
-    log = RunLog(None, masker, console.writer("probe"))
-    runner = restic.Restic(settings.restic_bin, settings.restic_environment, log)
-    repository = masker.mask(settings.restic_repository)
+    stop signal (noted by the stop token) ends the probe with exit 0."""
+    logs.install([logs.ConsoleHandler(console.writer("probe"))], settings.masker)
+    runner = restic.Restic(settings.restic_bin, settings.restic_environment)
+    repository = settings.masker.mask(settings.restic_repository)
     deadline = clock() + settings.probe_timeout
     delay = FIRST_RETRY_SECONDS
     while True:
         budget = max(SHORTEST_CALL_SECONDS, deadline - clock())
         completed = runner.run("--no-lock", "cat", "config", echo=False, timeout_seconds=budget)
-        outcome = answer(completed, runner, log, repository)
+        outcome = answer(completed, runner, repository)
         if outcome is not RETRY:
             return outcome
         remaining = deadline - clock()
         if remaining <= 0:
-            log.error(
+            logger.error(
                 f"repository {repository} still unreachable after PROBE_TIMEOUT "
                 f"({settings.probe_timeout:g}s; last exit {completed.exit_code}); giving up"
             )
             return EXIT_FAILED
-        log.warning(f"probe failed (exit {completed.exit_code}); retrying in {min(delay, remaining):.1f}s")
+        logger.warning(f"probe failed (exit {completed.exit_code}); retrying in {min(delay, remaining):.1f}s")
         sleep(min(delay, remaining))
         if stop.TOKEN.stopped():
-            log.info(STOPPED)
+            logger.info(STOPPED)
             return 0
         delay = min(delay * 2, LONGEST_RETRY_SECONDS)
 
 
-def answer(
-    completed: restic.Completed, runner: restic.Restic, log: RunLog, repository: str
-) -> int | object | None:
+def answer(completed: restic.Completed, runner: restic.Restic, repository: str) -> int | object | None:
     """Given the result of `cat config`, return None (go on), an exit code, or RETRY."""
     exit_code = completed.exit_code
     if stop.TOKEN.stopped():
-        log.info(STOPPED)
+        logger.info(STOPPED)
         return 0
     if exit_code == 0:
-        log.info(f"✅ repository {repository} is reachable")
+        logger.info(f"✅ repository {repository} is reachable")
         return None
     if exit_code == EXIT_CANNOT_START:
         # No retry brings a missing executable back.
-        log.error(f"RESTIC_BIN: {completed.outcome.hint}")
+        logger.error(f"RESTIC_BIN: {completed.outcome.hint}")
         return EXIT_CONFIG_ERROR
     if exit_code == EXIT_REPOSITORY_MISSING:
-        return initialise(runner, log, repository)
+        return initialise(runner, repository)
     if exit_code == EXIT_WRONG_PASSWORD:
-        log.error(
+        logger.error(
             f"RESTIC_PASSWORD: wrong password or no key found for the repository {repository} "
             "(check RESTIC_PASSWORD, RESTIC_PASSWORD_FILE or RESTIC_PASSWORD_COMMAND)"
         )
@@ -94,15 +91,15 @@ def answer(
     return RETRY
 
 
-def initialise(runner: restic.Restic, log: RunLog, repository: str) -> int | None:
+def initialise(runner: restic.Restic, repository: str) -> int | None:
     """The repository does not exist (exit 10): create it. Return None on success, else 1."""
-    log.info(f"repository {repository} does not exist (restic exit 10): running restic init")
+    logger.info(f"repository {repository} does not exist (restic exit 10): running restic init")
     completed = runner.run("init", timeout_seconds=INIT_SECONDS)
     if stop.TOKEN.stopped():
-        log.info("stopped during restic init")
+        logger.info("stopped during restic init")
         return 0
     if completed.exit_code != 0:
-        log.error(f"restic init failed (exit {completed.exit_code}): {completed.outcome.hint}")
+        logger.error(f"restic init failed (exit {completed.exit_code}): {completed.outcome.hint}")
         return EXIT_FAILED
-    log.info(f"✅ created the repository {repository}")
+    logger.info(f"✅ created the repository {repository}")
     return None

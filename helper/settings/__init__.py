@@ -5,11 +5,13 @@ secrets). A problem never stops the parse: the broken variable keeps its default
 early exit can still write its audit trail where LOG_DIR points.
 """
 
+import functools
 import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from helper.masking import Masker
 from helper.settings import checks
 from helper.settings.table import BY_NAME, SETTINGS, Setting
 
@@ -22,6 +24,11 @@ class Settings:
     restic_environment: Mapping[str, str]
     secrets: tuple[str, ...]
     hostname: str
+
+    @functools.cached_property
+    def masker(self) -> Masker:
+        """The process's one masker: every sink masks with it."""
+        return Masker.from_secrets(self.secrets)
 
     def __getattr__(self, attribute: str) -> object:
         try:

@@ -1,9 +1,13 @@
 """/bin/backup: `restic backup --json`, then the inline forget when no FORGET_CRON owns it."""
 
+import logging
+
 from helper.outcome import Status
 from helper.restic import Completed
 from helper.workers import forget, requirements
 from helper.workers.context import RunContext, WorkerReport, config_error, report_from
+
+logger = logging.getLogger(__name__)
 
 NAME = "backup"
 SUMMARY = "Back up BACKUP_ROOT_DIR / RESTIC_JOB_ARGS with tag RESTIC_TAG (restic backup)."
@@ -48,13 +52,13 @@ def inline_forget(context: RunContext) -> int | None:
     if not settings.restic_forget_args:
         return None
     if settings.forget_cron:
-        context.log.info("⏭ skipping inline forget: FORGET_CRON is set, /bin/forget owns retention")
+        logger.info("⏭ skipping inline forget: FORGET_CRON is set, /bin/forget owns retention")
         return None
     completed, _ = forget.forget(context)
     if completed.outcome.status is Status.LOCKED:
-        context.log.info("⏭ " + forget.SKIPPED_LOCKED)
+        logger.info("⏭ " + forget.SKIPPED_LOCKED)
     elif completed.exit_code != 0:
-        context.log.error(f"inline forget failed (exit {completed.exit_code}): {completed.outcome.hint}")
+        logger.error(f"inline forget failed (exit {completed.exit_code}): {completed.outcome.hint}")
     return completed.exit_code
 
 
@@ -62,14 +66,14 @@ def run(context: RunContext) -> WorkerReport:
     settings = context.settings
     if problems := requirements.backup(settings):
         for problem in problems:
-            context.log.error(problem)
+            logger.error(problem)
         return config_error("; ".join(problems))
     completed = context.locks.run(
         *build_command(settings.restic_job_args, settings.restic_tag, settings.backup_root_dir)
     )
     extras = summarise(completed)
     if completed.outcome.status in (Status.OK, Status.WARNING) and extras["snapshot_id"]:
-        context.log.info(
+        logger.info(
             f"✅ snapshot {extras['snapshot_id'][:8]} saved: {extras['files_new']} new, "
             f"{extras['files_changed']} changed, {extras['files_unmodified']} unmodified files, "
             f"{extras['bytes_added']} bytes added"

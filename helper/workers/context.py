@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from helper.locks.session import RepositoryLocks
 from helper.outcome import EXIT_CONFIG_ERROR, Outcome, Status
 from helper.restic import Completed, Restic
-from helper.runlog import RunLog
 from helper.settings import Settings
 
 
@@ -24,7 +23,6 @@ class RunContext:
     job: str
     settings: Settings
     options: argparse.Namespace
-    log: RunLog
     # restic as it is; `locks.run` retries a repository lock conflict while the budget lasts.
     restic: Restic
     locks: RepositoryLocks

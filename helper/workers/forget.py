@@ -6,11 +6,15 @@ A run given a lock wait that is spent without the lock ends `locked` (exit 11) i
 was asked to wait for the lock, and that failure must not be silent.
 """
 
+import logging
+
 from helper.locks.session import lock_management_enabled
 from helper.outcome import EXIT_OK, Status, outcome_for
 from helper.restic import Completed
 from helper.workers import requirements
 from helper.workers.context import RunContext, WorkerReport, config_error, report_from
+
+logger = logging.getLogger(__name__)
 
 NAME = "forget"
 SUMMARY = "Apply the retention policy RESTIC_FORGET_ARGS (restic forget)."
@@ -56,7 +60,7 @@ def forget(context: RunContext) -> tuple[Completed, dict]:
             for group in message["items"]
             for snapshot in group.get("remove") or []
         ]
-        context.log.info(
+        logger.info(
             f"🧹 forget kept {summary['snapshots_kept']} snapshot(s), removed {summary['snapshots_removed']}"
             + (f": {' '.join(removed)}" if removed else "")
         )
@@ -72,13 +76,13 @@ def waited_for_the_lock(context: RunContext) -> bool:
 def run(context: RunContext) -> WorkerReport:
     if problems := requirements.forget(context.settings):
         for problem in problems:
-            context.log.error(problem)
+            logger.error(problem)
         return config_error("; ".join(problems))
     completed, extras = forget(context)
     extras["restic_exit_code"] = completed.exit_code
     if completed.outcome.status is Status.LOCKED and waited_for_the_lock(context):
         return report_from(completed, extras)
     if completed.outcome.status is Status.LOCKED:
-        context.log.info("⏭ " + SKIPPED_LOCKED)
+        logger.info("⏭ " + SKIPPED_LOCKED)
         return WorkerReport(outcome_for(Status.SKIPPED, SKIPPED_LOCKED), extras)
     return report_from(completed, extras)

@@ -8,12 +8,15 @@ allows it. `--remove-all` is the operator's explicit override and removes every 
 """
 
 import json
+import logging
 import sys
 
 from helper.locks.inspect import Inspection, table
 from helper.locks.verdict import STALE
 from helper.outcome import Status, outcome_for
 from helper.workers.context import RunContext, WorkerReport, report_from
+
+logger = logging.getLogger(__name__)
 
 NAME = "unlock"
 SUMMARY = "Show each repository lock with a verdict, and remove those proven stale."
@@ -58,7 +61,7 @@ def build_command(remove_all: bool) -> tuple[str, ...]:
 
 
 def print_json(context: RunContext, document: object) -> None:
-    sys.stdout.write(context.log.masker.mask(json.dumps(document, indent=2)) + "\n")
+    sys.stdout.write(context.settings.masker.mask(json.dumps(document, indent=2)) + "\n")
     sys.stdout.flush()
 
 
@@ -84,13 +87,13 @@ def show_failure(context: RunContext, report: WorkerReport) -> WorkerReport:
 
 def note_after(context: RunContext, after: Inspection | None, extras: dict) -> None:
     extras["locks_after"] = None if after is None else len(after.locks)
-    context.log.info(f"🔓 locks after: {extras['locks_after'] if after is not None else 'unknown'}")
+    logger.info(f"🔓 locks after: {extras['locks_after'] if after is not None else 'unknown'}")
 
 
 def remove_all(context: RunContext, inspection: Inspection, extras: dict) -> WorkerReport:
     kept = [lock for lock in inspection.locks if lock.verdict.verdict != STALE]
     if kept:
-        context.log.warning(f"--remove-all: also removing {len(kept)} lock(s) not proven stale")
+        logger.warning(f"--remove-all: also removing {len(kept)} lock(s) not proven stale")
     completed = context.restic.run(*build_command(True))
     # restic says nothing of what it removed: only a new inspection tells (and updates the gauges).
     after, _ = context.locks.inspect()
@@ -102,18 +105,18 @@ def remove_all(context: RunContext, inspection: Inspection, extras: dict) -> Wor
 
 
 def run(context: RunContext) -> WorkerReport:
-    options, log = context.options, context.log
+    options = context.options
     extras = {"dry_run": options.dry_run, "remove_all": options.remove_all, "locks_before": None}
     extras.update(locks_after=None, locks_stale=None, locks_removed=None, removed=[], method=None)
     inspection, listing = context.locks.inspect()
     if inspection is None:
-        log.info("🔒 locks before: unknown")
+        logger.info("🔒 locks before: unknown")
         return show_failure(context, report_from(listing, extras))
     extras["locks_before"] = len(inspection.locks)
     extras["locks_stale"] = sum(lock.verdict.verdict == STALE for lock in inspection.locks)
-    log.info(f"🔒 locks before: {len(inspection.locks)} (this host: {inspection.hostname})")
+    logger.info(f"🔒 locks before: {len(inspection.locks)} (this host: {inspection.hostname})")
     for line in (*inspection.notes, *(table(inspection) if inspection.locks else ())):
-        log.info("   " + line)
+        logger.info("   " + line)
     if options.dry_run:
         extras.update(
             locks_after=len(inspection.locks), locks_removed=0, locks=show(context, inspection, None)

@@ -17,7 +17,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("workers", ("helper.workers", "helper.command_names")),
     ("locks", ("helper.locks",)),
     ("runners", ("helper.restic", "helper.restic_output", "helper.hooks")),
-    ("records", ("helper.runlog", "helper.result", "helper.settings")),
+    ("records", ("helper.logs", "helper.result", "helper.settings")),
     (
         "leaves",
         (
@@ -25,7 +25,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "helper.masking",
             "helper.outcome",
             "helper.files",
-            "helper.process_groups",
+            "helper.procfs",
             "helper.restic_facts",
             "helper",
         ),

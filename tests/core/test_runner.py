@@ -2,7 +2,6 @@
 waited for whatever happens to the log, memory stays bounded, and bytes that are no UTF-8
 (a Latin-1 file name, host name or tag) pass through to restic and into readable logs."""
 
-import io
 import os
 import signal
 import subprocess
@@ -10,8 +9,7 @@ import time
 from pathlib import Path
 
 from helper import restic, restic_output, settings
-from helper.masking import Masker
-from helper.runlog import TAIL_BYTES, RunLog
+from helper.logs import TAIL_BYTES
 from tests.core.conftest import helper_process, output, repository_locks, snapshots, wait_until
 from tests.support.receivers import smtp_receiver
 
@@ -68,8 +66,7 @@ def test_restic_output_kept_in_memory_is_bounded(sandbox):
         (many / f"file-with-a-long-name-{index:05d}.txt").write_text(str(index))
     assert sandbox.helper("backup").returncode == 0
     loaded, _ = settings.load(sandbox.env)
-    console = io.StringIO()
-    runner = restic.Restic(loaded.restic_bin, loaded.restic_environment, RunLog(None, Masker(), console))
+    runner = restic.Restic(loaded.restic_bin, loaded.restic_environment)
     # `ls --json` prints one message per file: more than the runner keeps.
     completed = runner.run("ls", "--json", "latest")
     assert completed.exit_code == 0, completed.stderr
@@ -166,7 +163,7 @@ def test_a_process_left_holding_restics_stderr_does_not_hold_up_the_run(sandbox)
 
 def test_a_timeout_holds_even_when_restics_stderr_stays_open(sandbox):
     wrapper, pid_file = restic_wrapper(sandbox)
-    runner = restic.Restic(str(wrapper), sandbox.env, RunLog(None, Masker.from_secrets(())))
+    runner = restic.Restic(str(wrapper), sandbox.env)
     started = time.monotonic()
     try:
         # restic waits for its source command; the timeout interrupts both.

@@ -6,8 +6,6 @@ from dataclasses import dataclass, field
 from helper.locks import clearance
 from helper.locks.inspect import Inspection
 from helper.locks.verdict import LIVE, STALE, Holder, JudgedLock, LockRecord, Verdict
-from helper.masking import Masker
-from helper.runlog import RunLog
 
 NOW = 2_000_000_000.0
 HERE = "host-here"
@@ -45,7 +43,7 @@ class Repository:
 
 def clear(repository: Repository, locks: tuple[JudgedLock, ...], **options) -> clearance.Clearance:
     inspection = Inspection(NOW, HERE, locks)
-    return clearance.clear(repository, lambda: inspection, RunLog(None, Masker()), inspection, **options)
+    return clearance.clear(repository, lambda: inspection, inspection, **options)
 
 
 def test_a_stale_lock_goes_by_id_and_a_live_one_stays():

@@ -35,9 +35,7 @@ from helper.locks.verdict import (
     Sighting,
     judge,
 )
-from helper.masking import Masker
 from helper.restic_facts import MINIMUM_OBSERVATION_WINDOW, REFRESHABILITY_TIMEOUT, RESTIC_STALE_AFTER
-from helper.runlog import RunLog
 
 NOW = 2_000_000_000.0
 HERE = "host-here"
@@ -176,9 +174,7 @@ def check_world(
     inspection = Inspection(NOW, HERE, judged)
     ids = {item.record.lock_id for item in world}
     source = WorldSource(world, delay, direct, set(ids))
-    result = clearance.clear(
-        source, lambda: inspection, RunLog(None, Masker()), inspection, minimum_age, always
-    )
+    result = clearance.clear(source, lambda: inspection, inspection, minimum_age, always)
     removed = ids - source.present
     living = {item.record.lock_id for item in world if item.living}
     assert not (removed & living), [
