@@ -36,7 +36,7 @@ def probe_phase(plan, console, signals) -> int | None:
 
 def main(argv: list[str]) -> int:
     """Validate the settings, probe the repository, then schedule until a stop signal."""
-    from helper import restic
+    from helper import restic, workers
     from helper import settings as settings_module
     from helper.masking import Masker
     from helper.scheduler import config, loop
@@ -45,7 +45,8 @@ def main(argv: list[str]) -> int:
 
     parser = argparse.ArgumentParser(
         prog="scheduler",
-        description="Run BACKUP_CRON, FORGET_CRON, PRUNE_CRON and CHECK_CRON until SIGTERM.",
+        description="Run each job on its schedule "
+        f"({', '.join(job.CRON_VARIABLE for job in workers.scheduled())}) until SIGTERM.",
     )
     parser.parse_args(argv)
     # Taken before TZ is applied, so a SIGHUP reload starts from what the container was given.

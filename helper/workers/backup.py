@@ -2,26 +2,19 @@
 
 from helper.outcome import Status
 from helper.restic import Completed
-from helper.workers import forget, requirements
+from helper.workers import forget
 from helper.workers.context import RunContext, WorkerReport, config_error, report_from
-
-NAME = "backup"
-SUMMARY = "Back up BACKUP_ROOT_DIR / RESTIC_JOB_ARGS with tag RESTIC_TAG (restic backup)."
-TAKES_RUN_LOCK = True
-SUMMARY_FIELDS = {
-    "snapshot_id": "snapshot_id",
-    "files_new": "files_new",
-    "files_changed": "files_changed",
-    "files_unmodified": "files_unmodified",
-    "dirs_new": "dirs_new",
-    "dirs_changed": "dirs_changed",
-    "dirs_unmodified": "dirs_unmodified",
-    "bytes_added": "data_added",
-    "bytes_added_packed": "data_added_packed",
-    "files_processed": "total_files_processed",
-    "bytes_processed": "total_bytes_processed",
-}
-FIELDS = (*SUMMARY_FIELDS, "forget_exit_code")
+from helper.workers.declarations.backup import (  # noqa: F401 - what backup is, re-exported
+    AUTO_UNLOCK,
+    CRON_VARIABLE,
+    FIELDS,
+    GAUGES,
+    NAME,
+    SUMMARY,
+    SUMMARY_FIELDS,
+    TAKES_RUN_LOCK,
+    requirements,
+)
 
 
 def add_arguments(parser) -> None:
@@ -58,7 +51,7 @@ def inline_forget(context: RunContext) -> int | None:
 
 def run(context: RunContext) -> WorkerReport:
     settings = context.settings
-    if problems := requirements.backup(settings):
+    if problems := requirements(settings):
         for problem in problems:
             context.log.error(problem)
         return config_error("; ".join(problems))

@@ -2,11 +2,16 @@
 
 from helper.outcome import EXIT_FAILED, EXIT_OK
 from helper.workers.context import RunContext, WorkerReport, report_from
-
-NAME = "check"
-SUMMARY = "Verify the repository's integrity (restic check)."
-TAKES_RUN_LOCK = True
-FIELDS = ("errors_found", "suggest_repair_index", "suggest_prune")
+from helper.workers.declarations.check import (  # noqa: F401 - what check is, re-exported
+    AUTO_UNLOCK,
+    CRON_VARIABLE,
+    FIELDS,
+    GAUGES,
+    NAME,
+    SUMMARY,
+    TAKES_RUN_LOCK,
+    requirements,
+)
 
 
 def add_arguments(parser) -> None:

@@ -9,13 +9,18 @@ was asked to wait for the lock, and that failure must not be silent.
 from helper.locks.repository_retry import lock_management_enabled
 from helper.outcome import EXIT_OK, Status, outcome_for
 from helper.restic import Completed
-from helper.workers import requirements
 from helper.workers.context import RunContext, WorkerReport, config_error, report_from
+from helper.workers.declarations.forget import (  # noqa: F401 - what forget is, re-exported
+    AUTO_UNLOCK,
+    CRON_VARIABLE,
+    FIELDS,
+    GAUGES,
+    NAME,
+    SUMMARY,
+    TAKES_RUN_LOCK,
+    requirements,
+)
 
-NAME = "forget"
-SUMMARY = "Apply the retention policy RESTIC_FORGET_ARGS (restic forget)."
-TAKES_RUN_LOCK = True
-FIELDS = ("snapshots_kept", "snapshots_removed", "restic_exit_code")
 SKIPPED_LOCKED = (
     "forget skipped: the repository is locked by another host; retention catches up on the "
     "next run (add --retry-lock or --lock-wait, or stagger FORGET_CRON between hosts)"
@@ -69,7 +74,7 @@ def waited_for_the_lock(context: RunContext) -> bool:
 
 
 def run(context: RunContext) -> WorkerReport:
-    if problems := requirements.forget(context.settings):
+    if problems := requirements(context.settings):
         for problem in problems:
             context.log.error(problem)
         return config_error("; ".join(problems))

@@ -1,10 +1,16 @@
 """/bin/prune: `restic prune` with RESTIC_PRUNE_ARGS (restic 0.18 prints no JSON for it)."""
 
 from helper.workers.context import RunContext, WorkerReport, report_from
-
-NAME = "prune"
-SUMMARY = "Remove unreferenced data from the repository (restic prune)."
-TAKES_RUN_LOCK = True
+from helper.workers.declarations.prune import (  # noqa: F401 - what prune is, re-exported
+    AUTO_UNLOCK,
+    CRON_VARIABLE,
+    FIELDS,
+    GAUGES,
+    NAME,
+    SUMMARY,
+    TAKES_RUN_LOCK,
+    requirements,
+)
 
 
 def add_arguments(parser) -> None:

@@ -15,21 +15,15 @@ from helper.locks.inspect import Inspection, Inspector, table
 from helper.locks.verdict import STALE
 from helper.outcome import Status, outcome_for
 from helper.workers.context import RunContext, WorkerReport, report_from
-
-NAME = "unlock"
-SUMMARY = "Show each repository lock with a verdict, and remove those proven stale."
-# Inspecting or clearing repository locks must work while a local run holds the run lock.
-TAKES_RUN_LOCK = False
-FIELDS = (
-    "dry_run",
-    "remove_all",
-    "locks_before",
-    "locks_after",
-    "locks_stale",
-    "locks_removed",
-    "removed",
-    "method",
-    "locks",
+from helper.workers.declarations.unlock import (  # noqa: F401 - what unlock is, re-exported
+    AUTO_UNLOCK,
+    CRON_VARIABLE,
+    FIELDS,
+    GAUGES,
+    NAME,
+    SUMMARY,
+    TAKES_RUN_LOCK,
+    requirements,
 )
 
 
