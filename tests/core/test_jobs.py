@@ -66,3 +66,24 @@ def test_every_launcher_is_the_generic_one_and_the_image_installs_them_all():
     # No launcher is named in the Dockerfile: a new one is installed without touching it.
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert "install -D -m 0755 -t /staging/usr/bin /src/bin/*" in dockerfile
+
+
+def table_row(page: str, first_cell: str) -> str:
+    """Return the markdown table row of `page` whose first cell is `first_cell`, or ""."""
+    text = (ROOT / "docs" / page).read_text(encoding="utf-8")
+    return next((line for line in text.splitlines() if line.startswith(f"| {first_cell} |")), "")
+
+
+@pytest.mark.parametrize("name", workers.NAMES)
+def test_the_hand_written_pages_list_each_jobs_gauges_and_schedule(name):
+    """metrics.md and scheduler.md describe the declarations in prose tables: keep them true."""
+    job = workers.declared(name)
+    gauges = table_row("metrics.md", name)
+    assert bool(gauges) == bool(job.GAUGES), f"docs/metrics.md: the row of {name}"
+    for gauge in job.GAUGES:
+        assert f"_last_{gauge}`" in gauges, f"docs/metrics.md: {name} gauge {gauge}"
+    schedule = table_row("scheduler.md", f"`{job.CRON_VARIABLE}`")
+    assert bool(schedule) == bool(job.CRON_VARIABLE), f"docs/scheduler.md: the row of {name}"
+    if job.CRON_VARIABLE:
+        assert f"`/bin/{name}`" in schedule
+        assert schedule.endswith(f"| `{job.CRON_DEFAULT}` |" if job.CRON_DEFAULT else "| empty |")
