@@ -36,7 +36,7 @@ def worker_command(name: str) -> Callable[[list[str]], int]:
         parser.add_argument("--scheduled", action="store_true", help=argparse.SUPPRESS)
         worker.add_arguments(parser)
         options = parser.parse_args(argv)
-        loaded, problems = settings.load()
+        loaded, problems = workers.load_settings()
         settings.apply_time_zone(loaded)
         lock_wait = options.lock_wait
         if lock_wait is None:

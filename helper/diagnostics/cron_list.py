@@ -7,6 +7,7 @@ import json
 import sys
 from datetime import UTC, datetime
 
+from helper import workers
 from helper.outcome import EXIT_CONFIG_ERROR
 from helper.scheduler import config
 from helper.scheduler.describe import describe
@@ -20,8 +21,9 @@ def job_rows(plan: config.Plan, now: datetime) -> list[dict]:
     zone = plan.zone
     schedules = {schedule.job: schedule for schedule in plan.schedules}
     rows = []
-    for job, variable in config.JOB_VARIABLES.items():
-        expression = getattr(plan.settings, variable.lower())
+    for declared in workers.scheduled():
+        job, variable = declared.NAME, declared.CRON_VARIABLE
+        expression = plan.settings.values[variable.lower()]
         row = {"job": job, "variable": variable, "expression": expression, "enabled": job in schedules}
         problem = next((p for p in plan.problems if p.startswith(variable + ":")), None)
         if problem:

@@ -6,19 +6,13 @@ runs) are carried over from the previous file, so no other state file is needed.
 
 from pathlib import Path
 
+from helper import workers
 from helper.logs import RunLog
 from helper.masking import printable
 from helper.outcome import Status
 from helper.result import RunResult
 from helper.settings import Settings
 
-# Only these extras become gauges: a snapshot id or a tag must never turn into a metric.
-EXTRA_GAUGES = {
-    "backup": ("files_new", "files_changed", "files_unmodified", "bytes_added", "forget_exit_code"),
-    "forget": ("snapshots_kept", "snapshots_removed"),
-    "check": ("errors_found",),
-    "unlock": ("locks_before", "locks_after", "locks_stale", "locks_removed"),
-}
 COUNTERS = ("skipped_runs", "locked_runs")
 
 
@@ -84,7 +78,8 @@ def gauge_values(result: RunResult, previous: dict[str, float]) -> dict[str, tup
         "last_success_timestamp": ("End of the last run that ended ok (epoch)", last_success),
         "last_lock_wait_seconds": ("Seconds the last run waited for locks", result.lock_wait_seconds),
     }
-    for extra in EXTRA_GAUGES.get(result.job, ()):
+    # Only the job's declared GAUGES: a snapshot id or a tag must never turn into a metric.
+    for extra in workers.load(result.job).GAUGES:
         values[f"last_{extra}"] = (f"{extra} of the last run", result.extras.get(extra))
     return values
 

@@ -15,7 +15,6 @@ SUBJECT_TAGS = {
     Status.LOCKED: "LOCKED {code}",
     Status.INTERRUPTED: "INTERRUPTED {code}",
 }
-JOB_LABELS = {"backup": "Backup", "forget": "Forget", "prune": "Prune", "check": "Check", "unlock": "Unlock"}
 
 
 def human_bytes(count: float) -> str:
@@ -41,8 +40,7 @@ def details(result: RunResult) -> str:
 
 def subject(result: RunResult) -> str:
     tag = SUBJECT_TAGS[result.status].format(code=result.exit_code)
-    label = JOB_LABELS.get(result.job, result.job.capitalize())
-    parts = [f"[{tag}] {label} {result.hostname}", format_duration(result.duration_seconds)]
+    parts = [f"[{tag}] {result.job.capitalize()} {result.hostname}", format_duration(result.duration_seconds)]
     if text := details(result):
         parts.append(text)
     return " · ".join(parts)

@@ -37,14 +37,15 @@ def probe_phase(plan, console, signals) -> int | None:
 def main(argv: list[str]) -> int:
     """Validate the settings, probe the repository, then schedule until a stop signal."""
     from helper import settings as settings_module
-    from helper import stop
+    from helper import stop, workers
     from helper.scheduler import config, loop
     from helper.scheduler.console import Console
     from helper.scheduler.signals import SignalPipe
 
     parser = argparse.ArgumentParser(
         prog="scheduler",
-        description="Run BACKUP_CRON, FORGET_CRON, PRUNE_CRON and CHECK_CRON until SIGTERM.",
+        description="Run each job on its schedule "
+        f"({', '.join(job.CRON_VARIABLE for job in workers.scheduled())}) until SIGTERM.",
     )
     parser.parse_args(argv)
     # Taken before TZ is applied, so a SIGHUP reload starts from what the container was given.

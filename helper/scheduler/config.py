@@ -7,21 +7,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from helper import settings as settings_module
+from helper import workers
 from helper.scheduler import schedule as schedule_module
 from helper.scheduler.schedule import Schedule
 from helper.settings import Settings
-from helper.workers import requirements
 
-JOB_VARIABLES = {
-    "backup": "BACKUP_CRON",
-    "forget": "FORGET_CRON",
-    "prune": "PRUNE_CRON",
-    "check": "CHECK_CRON",
-}
 # ENV_FILE reloads the schedules; other variables would make scheduled runs differ from
 # `docker exec` runs, which never read the file.
-RELOADABLE = frozenset({*JOB_VARIABLES.values(), "TZ"})
+RELOADABLE = frozenset({*(job.CRON_VARIABLE for job in workers.scheduled()), "TZ"})
 # How many fire times of the rarer job are checked when looking for two jobs due at once.
 COLLISION_HORIZON = 200
 # What a scheduled job's missing setting costs beyond its own runs failing.
@@ -94,14 +87,14 @@ def read_environment_file(path: str) -> tuple[dict[str, str], list[str], list[st
 def job_schedules(settings: Settings) -> tuple[list[Schedule], list[str]]:
     """Parse every enabled job's expression with croniter; return the schedules and problems."""
     schedules, problems = [], []
-    for job, variable in JOB_VARIABLES.items():
-        expression = getattr(settings, variable.lower())
+    for job in workers.scheduled():
+        expression = settings.values[job.CRON_VARIABLE.lower()]
         if not expression:
             continue
         try:
-            schedules.append(schedule_module.parse(job, variable, expression))
+            schedules.append(schedule_module.parse(job.NAME, job.CRON_VARIABLE, expression))
         except ValueError as error:
-            problems.append(f"{variable}: {error}")
+            problems.append(f"{job.CRON_VARIABLE}: {error}")
     return schedules, problems
 
 
@@ -110,7 +103,7 @@ def job_needs(settings: Settings, schedules: list[Schedule]) -> list[str]:
     error (exit 2), naming its schedule and what it lacks."""
     problems = []
     for schedule in schedules:
-        for lack in requirements.missing(schedule.job, settings):
+        for lack in workers.load(schedule.job).requirements(settings):
             consequence = SCHEDULED_CONSEQUENCES.get(schedule.job, "")
             problems.append(
                 f"{schedule.variable}: {schedule.job} is scheduled, but every run would exit 2: "
@@ -172,7 +165,7 @@ def load(base: Mapping[str, str] | None = None) -> Plan:
         environment.update(overlay)
         problems += file_problems
         warnings += file_warnings
-    loaded, setting_problems = settings_module.load(environment)
+    loaded, setting_problems = workers.load_settings(environment)
     problems += setting_problems
     schedules, cron_problems = job_schedules(loaded)
     problems += cron_problems + job_needs(loaded, schedules)

@@ -5,6 +5,7 @@ import os
 from datetime import datetime
 
 from helper import settings as settings_module
+from helper import workers
 from helper.outcome import EXIT_CANNOT_START
 from helper.scheduler import children, config
 from helper.scheduler.describe import describe
@@ -18,14 +19,15 @@ def announce(loop: Loop) -> None:
         f"restic-helper scheduler, pid {os.getpid()} on {settings.hostname}, TZ {settings.tz}, "
         f"STOP_GRACE_SECONDS {settings.stop_grace_seconds}"
     )
-    for job, variable in config.JOB_VARIABLES.items():
-        state = loop.jobs.get(job)
+    for job in workers.scheduled():
+        state = loop.jobs.get(job.NAME)
         if state is None:
-            loop.say(f"{job}: disabled ({variable} is empty)")
+            loop.say(f"{job.NAME}: disabled ({job.CRON_VARIABLE} is empty)")
             continue
         upcoming = local(loop, state.next_fire) if state.next_fire else "never"
         loop.say(
-            f"{job}: {variable}={state.schedule.expression} ({describe(state.schedule)}); next {upcoming}"
+            f"{job.NAME}: {job.CRON_VARIABLE}={state.schedule.expression} "
+            f"({describe(state.schedule)}); next {upcoming}"
         )
     wake = earliest(loop.jobs)
     loop.say(f"scheduler ready: {len(loop.jobs)} job(s), next fire {local(loop, wake) if wake else 'none'}")

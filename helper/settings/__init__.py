@@ -71,11 +71,25 @@ def read_raw(setting: Setting, environment: Mapping[str, str]) -> tuple[str | No
     return content.rstrip("\r\n"), None
 
 
-def restic_child_environment(values: Mapping[str, object], environment: Mapping[str, str]) -> dict[str, str]:
+def extended(rows: tuple[Setting, ...]) -> tuple[Setting, ...]:
+    """Return the table with `rows` added at the head of their group (a new group goes last),
+    the order of the environment reference."""
+    table: list[Setting] = []
+    pending = list(rows)
+    for setting in SETTINGS:
+        table += [row for row in pending if row.group == setting.group]
+        pending = [row for row in pending if row.group != setting.group]
+        table.append(setting)
+    return (*table, *pending)
+
+
+def restic_child_environment(
+    values: Mapping[str, object], environment: Mapping[str, str], table: tuple[Setting, ...] = SETTINGS
+) -> dict[str, str]:
     """Return the environment for restic: the process's own, plus values it cannot read itself,
     less the secrets that are none of restic's business (mail and webhook credentials)."""
     child = dict(environment)
-    for setting in SETTINGS:
+    for setting in table:
         if setting.secret and setting.restic is None:
             child.pop(setting.name, None)
             child.pop(setting.name + "_FILE", None)
@@ -88,12 +102,15 @@ def restic_child_environment(values: Mapping[str, object], environment: Mapping[
     return child
 
 
-def load(environment: Mapping[str, str] | None = None) -> tuple[Settings, tuple[str, ...]]:
-    """Given an environment (default: this process's), return the Settings and every problem."""
+def load(
+    environment: Mapping[str, str] | None = None, table: tuple[Setting, ...] = SETTINGS
+) -> tuple[Settings, tuple[str, ...]]:
+    """Given an environment (default: this process's) and the table of variables (default: all
+    but the jobs' schedules), return the Settings and every problem."""
     environment = dict(os.environ if environment is None else environment)
     values: dict[str, object] = {}
     problems: list[str] = []
-    for setting in SETTINGS:
+    for setting in table:
         raw, problem = read_raw(setting, environment)
         if problem:
             problems.append(problem)
@@ -109,11 +126,11 @@ def load(environment: Mapping[str, str] | None = None) -> tuple[Settings, tuple[
         problem for problem in checks.check(values, environment) if problem.split(":", 1)[0] not in named
     )
     secrets = tuple(
-        str(values[setting.attribute]) for setting in SETTINGS if setting.secret and values[setting.attribute]
+        str(values[setting.attribute]) for setting in table if setting.secret and values[setting.attribute]
     )
     settings = Settings(
         values=values,
-        restic_environment=restic_child_environment(values, environment),
+        restic_environment=restic_child_environment(values, environment, table),
         secrets=secrets,
         hostname=environment.get("HOSTNAME") or os.uname().nodename,
     )
@@ -126,5 +143,6 @@ __all__ = [
     "Setting",
     "Settings",
     "apply_time_zone",
+    "extended",
     "load",
 ]

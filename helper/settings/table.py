@@ -1,7 +1,9 @@
 """The one table of every environment variable the helper reads.
 
 It drives parsing (helper.settings), masking (secret values) and the environment
-reference in docs/ (scripts/gen-env-docs). Add a variable here and nowhere else.
+reference in docs/ (scripts/gen-env-docs). Add a variable here and nowhere else, except a
+job's schedule: each job declares its own `*_CRON` variable (helper/workers/<job>.py),
+and the registry of jobs adds those rows (helper.workers.settings_table).
 """
 
 from dataclasses import dataclass
@@ -142,19 +144,7 @@ SETTINGS: tuple[Setting, ...] = (
         "Never after forget's exit 11. Keep OFF on shared repositories.",
         "Jobs",
     ),
-    # Schedules
-    Setting(
-        "BACKUP_CRON", kinds.CRON, "0 */6 * * *", "When /bin/backup runs. Empty disables it.", "Schedules"
-    ),
-    Setting(
-        "FORGET_CRON",
-        kinds.CRON,
-        "",
-        "When /bin/forget runs. When set, /bin/backup skips its inline forget.",
-        "Schedules",
-    ),
-    Setting("PRUNE_CRON", kinds.CRON, "", "When /bin/prune runs. Empty disables it.", "Schedules"),
-    Setting("CHECK_CRON", kinds.CRON, "", "When /bin/check runs. Empty disables it.", "Schedules"),
+    # Schedules: each job's *_CRON row comes first, declared by the job (helper.workers).
     Setting(
         "TZ",
         kinds.ZONE,

@@ -1,19 +1,64 @@
-"""One module per job. Each declares NAME, SUMMARY, TAKES_RUN_LOCK, add_arguments(parser)
-and run(context) -> WorkerReport, and knows restic and nothing else. FIELDS, when declared,
-names its extra JSON fields, which are then null in a run that stopped before the worker.
+"""The registry of jobs: NAMES is the one list of them. Each job is one module,
+helper/workers/<name>.py, which declares what it is and does it:
 
-A new job is one new module and one entry in NAMES. Only the job that runs is imported:
-unlock's lock inspection alone costs about 30 ms of start-up.
+    NAME            the command and job name: /bin/<NAME>, last-<NAME>.json, restic_<NAME>.prom
+    SUMMARY         one line for --help
+    TAKES_RUN_LOCK  whether a run holds the local run lock
+    AUTO_UNLOCK     whether RESTIC_AUTO_UNLOCK may clear stale locks after a failed run
+    CRON_VARIABLE   the variable that schedules it ("BACKUP_CRON"), or None: never scheduled;
+                    with CRON_DEFAULT and CRON_HELP, its row in the environment reference
+    FIELDS          its extra fields in last-<NAME>.json (null when a run stopped before it)
+    GAUGES          the FIELDS that become gauges in the .prom file (never ids or tags)
+    requirements(settings) -> list[str]
+                    what it lacks before restic can do its work, one message per problem
+    add_arguments(parser), run(context) -> WorkerReport
+                    its own options, and the run itself: it knows restic and nothing else
+
+The scheduler, config-check, cron-list, the metrics reporter, the mail subject and the
+generated docs read the registry. A new job is one module, one entry in NAMES and its
+bin/<name> launcher (a test checks each registered job has one). See docs/development/jobs.md.
 """
 
 import importlib
+from collections.abc import Mapping
 from types import ModuleType
+
+from helper import settings
+from helper.settings import Setting, Settings, kinds
 
 NAMES = ("backup", "forget", "prune", "check", "unlock")
 
 
 def load(name: str) -> ModuleType:
-    """Return the worker module for a job name from NAMES."""
+    """Return the module of a job from NAMES."""
     if name not in NAMES:
         raise KeyError(name)
     return importlib.import_module(f"helper.workers.{name}")
+
+
+def all_jobs() -> tuple[ModuleType, ...]:
+    """Every job, in NAMES order."""
+    return tuple(load(name) for name in NAMES)
+
+
+def scheduled() -> tuple[ModuleType, ...]:
+    """The jobs a `*_CRON` variable schedules (all but unlock)."""
+    return tuple(job for job in all_jobs() if job.CRON_VARIABLE)
+
+
+def cron_settings() -> tuple[Setting, ...]:
+    """Each scheduled job's `*_CRON` variable as a row of the settings table."""
+    return tuple(
+        Setting(job.CRON_VARIABLE, kinds.CRON, job.CRON_DEFAULT, job.CRON_HELP, "Schedules")
+        for job in scheduled()
+    )
+
+
+def settings_table() -> tuple[Setting, ...]:
+    """Every variable the helper reads: the settings table plus the jobs' schedules."""
+    return settings.extended(cron_settings())
+
+
+def load_settings(environment: Mapping[str, str] | None = None) -> tuple[Settings, tuple[str, ...]]:
+    """settings.load over settings_table(): what a worker run and the scheduler read."""
+    return settings.load(environment, settings_table())

@@ -1,14 +1,23 @@
 """/bin/check: `restic check --json` with RESTIC_CHECK_ARGS."""
 
 from helper.outcome import EXIT_FAILED, EXIT_OK
+from helper.settings import Settings
 from helper.workers.context import RunContext, WorkerReport, report_from
 
 NAME = "check"
 SUMMARY = "Verify the repository's integrity (restic check)."
 TAKES_RUN_LOCK = True
-# RESTIC_AUTO_UNLOCK may clear stale locks after a failed run.
 AUTO_UNLOCK = True
+CRON_VARIABLE = "CHECK_CRON"
+CRON_DEFAULT = ""
+CRON_HELP = "When /bin/check runs. Empty disables it."
 FIELDS = ("errors_found", "suggest_repair_index", "suggest_prune")
+GAUGES = ("errors_found",)
+
+
+def requirements(settings: Settings) -> list[str]:
+    """check needs nothing beyond the repository."""
+    return []
 
 
 def add_arguments(parser) -> None:

@@ -11,7 +11,7 @@ import logging
 from helper.locks.session import lock_management_enabled
 from helper.outcome import EXIT_OK, Status, outcome_for
 from helper.restic import Completed
-from helper.workers import requirements
+from helper.settings import Settings
 from helper.workers.context import RunContext, WorkerReport, config_error, report_from
 
 logger = logging.getLogger(__name__)
@@ -19,9 +19,21 @@ logger = logging.getLogger(__name__)
 NAME = "forget"
 SUMMARY = "Apply the retention policy RESTIC_FORGET_ARGS (restic forget)."
 TAKES_RUN_LOCK = True
-# RESTIC_AUTO_UNLOCK may clear stale locks after a failed run.
 AUTO_UNLOCK = True
+CRON_VARIABLE = "FORGET_CRON"
+CRON_DEFAULT = ""
+CRON_HELP = "When /bin/forget runs. When set, /bin/backup skips its inline forget."
 FIELDS = ("snapshots_kept", "snapshots_removed", "restic_exit_code")
+GAUGES = ("snapshots_kept", "snapshots_removed")
+
+NO_POLICY = "RESTIC_FORGET_ARGS is empty: no retention policy configured (for example --keep-daily 7)"
+
+
+def requirements(settings: Settings) -> list[str]:
+    """A retention policy: restic forget without one removes nothing."""
+    return [] if settings.restic_forget_args else [NO_POLICY]
+
+
 SKIPPED_LOCKED = (
     "forget skipped: the repository is locked by another host; retention catches up on the "
     "next run (add --retry-lock or --lock-wait, or stagger FORGET_CRON between hosts)"
@@ -74,7 +86,7 @@ def waited_for_the_lock(context: RunContext) -> bool:
 
 
 def run(context: RunContext) -> WorkerReport:
-    if problems := requirements.forget(context.settings):
+    if problems := requirements(context.settings):
         for problem in problems:
             logger.error(problem)
         return config_error("; ".join(problems))

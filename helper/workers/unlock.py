@@ -14,6 +14,7 @@ import sys
 from helper.locks.inspect import Inspection, table
 from helper.locks.verdict import STALE
 from helper.outcome import Status, outcome_for
+from helper.settings import Settings
 from helper.workers.context import RunContext, WorkerReport, report_from
 
 logger = logging.getLogger(__name__)
@@ -22,8 +23,9 @@ NAME = "unlock"
 SUMMARY = "Show each repository lock with a verdict, and remove those proven stale."
 # Inspecting or clearing repository locks must work while a local run holds the run lock.
 TAKES_RUN_LOCK = False
-# It clears locks itself; a failed clearance must not be followed by a second one.
+# unlock is the lock clearing itself: a failed unlock run does not clear locks again.
 AUTO_UNLOCK = False
+CRON_VARIABLE = None
 FIELDS = (
     "dry_run",
     "remove_all",
@@ -35,6 +37,12 @@ FIELDS = (
     "method",
     "locks",
 )
+GAUGES = ("locks_before", "locks_after", "locks_stale", "locks_removed")
+
+
+def requirements(settings: Settings) -> list[str]:
+    """unlock needs nothing beyond the repository."""
+    return []
 
 
 def add_arguments(parser) -> None:

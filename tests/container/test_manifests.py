@@ -11,7 +11,7 @@ import pytest
 import yaml
 from croniter import croniter
 
-from helper.settings.table import BY_NAME
+from helper.workers import settings_table
 from tests.container.engine import ROOT, compose_command
 
 KUBERNETES = ROOT / "examples" / "kubernetes"
@@ -21,6 +21,8 @@ MAINTENANCE = {"FORGET_CRON": "forget", "PRUNE_CRON": "prune", "CHECK_CRON": "ch
 WORKERS = {"backup", "forget", "prune", "check", "unlock"}
 # Read by restic itself rather than through the settings table.
 RESTIC_NATIVE = {"RESTIC_CACHE_DIR", "RESTIC_PASSWORD_COMMAND", "AWS_ACCESS_KEY_ID"}
+# Every variable the helper reads, the jobs' *_CRON schedules included.
+BY_NAME = {setting.name: setting for setting in settings_table()}
 DEFAULT_STOP_GRACE = int(BY_NAME["STOP_GRACE_SECONDS"].default)
 
 

@@ -4,9 +4,8 @@ import subprocess
 
 import pytest
 
+from helper.workers import NAMES as WORKERS
 from tests.core.conftest import ROOT, output
-
-WORKERS = ["backup", "forget", "prune", "check", "unlock"]
 
 
 @pytest.mark.parametrize("command", [*WORKERS, "locked_run"])

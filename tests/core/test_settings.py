@@ -8,10 +8,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from helper import settings
-from helper.settings import SETTINGS, kinds
+from helper.settings import kinds
+from helper.workers import load_settings, settings_table
 from tests.core.conftest import output
 
+# Every variable, the jobs' *_CRON schedules (declared by the jobs) included.
+SETTINGS = settings_table()
 BASE = {"RESTIC_REPOSITORY": "/srv/repo", "RESTIC_PASSWORD": "hunter2-secret"}
 
 # One malformed value per kind; a new kind without an entry here fails the bad-input test.
@@ -137,7 +139,7 @@ def well_formed_value(setting) -> str:
 
 
 def load(**environment):
-    return settings.load({**BASE, **environment})
+    return load_settings({**BASE, **environment})
 
 
 def test_defaults_match_the_shell_image():
@@ -244,7 +246,7 @@ def test_every_variable_has_a_file_twin(tmp_path):
         secret_file = tmp_path / setting.name
         secret_file.write_text(value + "\n")
         environment = {**BASE, setting.name: "", f"{setting.name}_FILE": str(secret_file)}
-        loaded, problems = settings.load(environment)
+        loaded, problems = load_settings(environment)
         assert problems == (), setting.name
         assert loaded.values[setting.attribute] == setting.kind.parse(value), setting.name
 
@@ -252,7 +254,7 @@ def test_every_variable_has_a_file_twin(tmp_path):
 def test_file_twins_of_secrets_are_masked_and_not_handed_to_restic_twice(tmp_path):
     (tmp_path / "aws").write_text("aws-secret-from-file\n")
     (tmp_path / "password").write_text("password-from-file\n")
-    loaded, problems = settings.load(
+    loaded, problems = load_settings(
         {
             "RESTIC_REPOSITORY": "s3:https://s3.example.com/bucket",
             "AWS_SECRET_ACCESS_KEY_FILE": str(tmp_path / "aws"),
@@ -275,7 +277,7 @@ def test_repository_file_takes_the_first_meaningful_line(tmp_path):
     repository_file.write_text(
         "\n# the old one:\n   # s3:https://old/bucket\n\n  /srv/backup/repo  \r\nignored\n"
     )
-    loaded, problems = settings.load(
+    loaded, problems = load_settings(
         {"RESTIC_REPOSITORY_FILE": str(repository_file), "RESTIC_PASSWORD": "pw-long-enough"}
     )
     assert problems == ()
@@ -288,13 +290,13 @@ def test_repository_file_takes_the_first_meaningful_line(tmp_path):
 def test_repository_file_with_only_comments_is_an_empty_repository(tmp_path):
     repository_file = tmp_path / "repository"
     repository_file.write_text("# nothing here\n\n")
-    _, problems = settings.load({"RESTIC_REPOSITORY_FILE": str(repository_file), "RESTIC_PASSWORD": "x" * 8})
+    _, problems = load_settings({"RESTIC_REPOSITORY_FILE": str(repository_file), "RESTIC_PASSWORD": "x" * 8})
     assert problems == ("RESTIC_REPOSITORY: is empty (set RESTIC_REPOSITORY or RESTIC_REPOSITORY_FILE)",)
 
 
 def test_setting_a_variable_and_its_file_twin_is_one_problem(tmp_path):
     (tmp_path / "password").write_text("other")
-    _, problems = settings.load(
+    _, problems = load_settings(
         {
             "RESTIC_REPOSITORY": "/srv/repo",
             "RESTIC_PASSWORD": "direct",
@@ -302,7 +304,7 @@ def test_setting_a_variable_and_its_file_twin_is_one_problem(tmp_path):
         }
     )
     assert problems == ("RESTIC_PASSWORD: set either RESTIC_PASSWORD or RESTIC_PASSWORD_FILE, not both",)
-    loaded, _ = settings.load({"LOG_DIR": "/srv/logs", "LOG_DIR_FILE": str(tmp_path / "password")})
+    loaded, _ = load_settings({"LOG_DIR": "/srv/logs", "LOG_DIR_FILE": str(tmp_path / "password")})
     assert loaded.log_dir == "/srv/logs"
 
 
@@ -313,9 +315,9 @@ def test_an_unreadable_file_twin_names_the_twin(tmp_path):
 
 
 def test_missing_repository_and_password_are_reported():
-    _, problems = settings.load({"RESTIC_REPOSITORY": ""})
+    _, problems = load_settings({"RESTIC_REPOSITORY": ""})
     assert [problem.split(":")[0] for problem in problems] == ["RESTIC_REPOSITORY", "RESTIC_PASSWORD"]
-    _, problems = settings.load({"RESTIC_REPOSITORY": "/r", "RESTIC_PASSWORD_COMMAND": "cat /run/pw"})
+    _, problems = load_settings({"RESTIC_REPOSITORY": "/r", "RESTIC_PASSWORD_COMMAND": "cat /run/pw"})
     assert problems == ()
 
 
@@ -324,7 +326,7 @@ def test_every_problem_is_reported_at_once(tmp_path):
     cases = [case for case in bad_input_cases() if case[0] != "RESTIC_TAG"]  # the backup worker's
     bad = {name: str(tmp_path / "file") if value == A_FILE else value for name, value, _ in cases}
     bad |= {name: value for name, value, _ in EXTRA_MALFORMED if name not in bad}
-    loaded, problems = settings.load(bad)
+    loaded, problems = load_settings(bad)
     assert sorted(problem.split(":")[0] for problem in problems) == sorted(bad)
     # A broken variable keeps its default, so the early exit can still write its audit trail.
     assert loaded.hook_timeout == 0

