@@ -10,12 +10,13 @@ import logging
 import os
 import signal
 import subprocess
-import threading
+import time
 from collections.abc import Mapping
 from pathlib import Path
 
+from helper import output
 from helper.outcome import EXIT_CANNOT_EXECUTE, EXIT_TIMED_OUT
-from helper.restic import OUTPUT_GRACE_SECONDS
+from helper.output import LineReader
 from helper.stop import TOKEN, StopToken, terminate_group
 
 logger = logging.getLogger(__name__)
@@ -26,11 +27,6 @@ EXIT_SKIP_RUN = 75
 
 def hook_path(hooks_dir: str, phase: str, job: str) -> Path:
     return Path(hooks_dir) / f"{phase}-{job}.sh"
-
-
-def _relay_output(stream, prefix: str) -> None:
-    for line in stream:
-        logger.info("[%s] %s", prefix, line)
 
 
 def _kill_group(process: subprocess.Popen) -> None:
@@ -64,8 +60,6 @@ def run_hook(
             stderr=subprocess.STDOUT,
             env={**os.environ, **context},
             start_new_session=True,
-            text=True,
-            errors="surrogateescape",  # the log spells undecodable bytes as \xNN
         )
     except OSError as error:
         logger.error("hook %s could not start: %s", path, error.strerror)
@@ -76,20 +70,20 @@ def run_hook(
 
 def _wait_for(process: subprocess.Popen, path: Path, timeout_seconds: int) -> int:
     """Relay the hook's output until it exits or runs out of time; return its exit code."""
-    # The output is read in a thread: a hook may leave a background process behind that keeps
-    # the pipe open, and that must neither block the run nor outlive the hook's verdict.
-    reader = threading.Thread(target=_relay_output, args=(process.stdout, path.stem), daemon=True)
-    reader.start()
-    try:
-        exit_code = process.wait(timeout=timeout_seconds or None)
-    except subprocess.TimeoutExpired:
+    reader = LineReader(process.stdout, lambda line: logger.info("[%s] %s", path.stem, line))
+    timed_out: list[bool] = []
+
+    def give_up() -> None:
+        timed_out.append(True)
         _kill_group(process)
-        process.wait()
-        reader.join(OUTPUT_GRACE_SECONDS)
+
+    timers = [(time.monotonic() + timeout_seconds, give_up)] if timeout_seconds else []
+    left_open = output.follow(process, [reader], timers)
+    exit_code = output.wait(process, timers)
+    if timed_out:
         logger.error("hook %s timed out after %ss; its process group was killed", path.name, timeout_seconds)
         return EXIT_TIMED_OUT
-    reader.join(OUTPUT_GRACE_SECONDS)
-    if reader.is_alive():
+    if left_open:
         logger.warning(
             "hook %s left a background process holding its output open; not waiting for it", path.name
         )

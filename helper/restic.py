@@ -12,11 +12,11 @@ import os
 import shlex
 import signal
 import subprocess
-import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from helper import procfs, restic_output
+from helper import output, procfs, restic_output
 from helper.logs import FILE_ONLY, QUIET
 from helper.outcome import (
     EXIT_CANNOT_START,
@@ -27,6 +27,7 @@ from helper.outcome import (
     classify,
     outcome_for,
 )
+from helper.output import LineReader
 from helper.stop import TOKEN, StopToken
 
 logger = logging.getLogger(__name__)
@@ -40,8 +41,6 @@ QUIET_PROGRESS = {"RESTIC_PROGRESS_FPS": "0.0167"}
 
 # A timed-out restic gets this long to honour SIGINT before SIGKILL.
 TIMEOUT_KILL_AFTER_SECONDS = 10
-# How long the output of a finished restic or hook is still read from processes it left running.
-OUTPUT_GRACE_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -69,15 +68,9 @@ def _send_interrupt(pid: int) -> None:
         os.kill(pid, signal.SIGINT)
 
 
-def stop_on_timeout(process: subprocess.Popen, timed_out: threading.Event) -> None:
-    """Timer callback: SIGINT first, so restic removes its lock; SIGKILL if it lingers."""
-    timed_out.set()
-    interrupt_group(process.pid)
-    try:
-        process.wait(TIMEOUT_KILL_AFTER_SECONDS)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, signal.SIGKILL)
+def _kill_group(group: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(group, signal.SIGKILL)
 
 
 class Restic:
@@ -129,28 +122,29 @@ class Restic:
     ) -> tuple[int, restic_output.Collected, bool]:
         """Read restic's output into the log until it exits; return its exit code, what was
         kept of its output, and whether the timeout stopped it."""
-        collected = restic_output.collector(echo)
-        stderr_reader = restic_output.start_stderr_reader(process.stderr, collected, self.level)
-        timed_out = threading.Event()
-        timer = threading.Timer(timeout_seconds, stop_on_timeout, (process, timed_out))
-        if timeout_seconds > 0:
-            timer.start()
+        collected = restic_output.Collected(self.level, echo)
+        readers = [
+            LineReader(process.stdout, collected.on_stdout),
+            LineReader(process.stderr, collected.on_stderr),
+        ]
+        timed_out: list[bool] = []
+
+        def interrupt() -> None:  # SIGINT first, so restic removes its lock
+            timed_out.append(True)
+            interrupt_group(process.pid)
+
+        timers = []
+        if timeout_seconds > 0:  # then SIGKILL, if restic lingers after the SIGINT
+            at = time.monotonic() + timeout_seconds
+            timers = [(at, interrupt), (at + TIMEOUT_KILL_AFTER_SECONDS, lambda: _kill_group(process.pid))]
         try:
-            restic_output.read_stdout(process.stdout, collected, self.level, echo)
+            left_open = output.follow(process, readers, timers)
         finally:
             # Whatever went wrong above, restic ends on its own terms and is waited for.
-            exit_code = process.wait()
-            timer.cancel()
-            # A process left in the background (by a RESTIC_BIN wrapper script, say) may hold
-            # restic's stderr open long after restic has ended: the run does not wait for it.
-            stderr_reader.join(OUTPUT_GRACE_SECONDS)
-            if stderr_reader.is_alive():
-                logger.warning(
-                    "a process left by %s holds restic's error output open; not waiting for it", self.binary
-                )
-        if collected.failure is not None:
-            raise collected.failure
-        return exit_code, collected, timed_out.is_set()
+            exit_code = output.wait(process, timers)
+        if left_open:
+            logger.warning("a process left by %s holds restic's output open; not waiting for it", self.binary)
+        return exit_code, collected, bool(timed_out)
 
     def _start(self, arguments: tuple[str, ...]) -> subprocess.Popen:
         process = subprocess.Popen(
@@ -160,8 +154,5 @@ class Restic:
             stderr=subprocess.PIPE,
             env=self.environment,
             start_new_session=True,
-            text=True,
-            # Undecodable bytes (a Latin-1 file name) reach the log, which spells them \xNN.
-            errors="surrogateescape",
         )
         return process

@@ -1,9 +1,8 @@
-"""Reading restic's output while it runs: every line goes to the run log as it comes, and a
+"""What restic's output means while it runs: every line goes to the run log as it comes, and a
 bounded part of it is kept for the workers (restic can print millions of lines)."""
 
 import json
 import logging
-import threading
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -18,7 +17,6 @@ PROGRESS_TYPES = ('"message_type":"status"', '"message_type":"verbose_status"')
 KEPT_MESSAGE_TYPES = frozenset({"summary", "exit_error", "list"})
 OTHER_MESSAGES_KEPT = 1000
 STDERR_KEPT_BYTES = 64 * 1024
-# Logged stdout is kept as a tail; stdout kept out of the log (echo=False) is small and read whole.
 LOGGED_STDOUT_KEPT_BYTES = 64 * 1024
 
 
@@ -63,14 +61,19 @@ class TextTail:
 
 @dataclass
 class Collected:
-    """What is kept of one restic call's output."""
+    """What is kept of one restic call's output, fed line by line as restic prints it; every
+    line goes to the log at `level` as it comes (stdout only given `echo`)."""
 
+    level: int
+    echo: bool
     messages: list = field(default_factory=list)
-    stdout: TextTail = field(default_factory=lambda: TextTail(None))
+    stdout: TextTail = field(init=False)
     stderr: TextTail = field(default_factory=lambda: TextTail(STDERR_KEPT_BYTES))
     other_messages: int = 0
-    # An unexpected error of the stderr reader, raised again once restic has ended.
-    failure: Exception | None = None
+
+    def __post_init__(self) -> None:
+        # Logged stdout is kept as a tail; stdout kept out of the log is small and read whole.
+        self.stdout = TextTail(LOGGED_STDOUT_KEPT_BYTES if self.echo else None)
 
     def keep_message(self, message: dict) -> None:
         if message.get("message_type") not in KEPT_MESSAGE_TYPES:
@@ -79,50 +82,22 @@ class Collected:
                 return
         self.messages.append(message)
 
+    def on_stdout(self, line: str) -> None:
+        """JSON messages are kept, other lines logged (given echo) and kept as text."""
+        if line.startswith(PROGRESS_TYPES, 1):
+            return
+        parsed = parse_json_line(line)
+        if isinstance(parsed, dict):
+            self.keep_message(parsed)
+        elif isinstance(parsed, list):
+            self.keep_message({"message_type": "list", "items": parsed})
+        self.stdout.add(line + "\n")
+        if self.echo and parsed is None:
+            logger.log(self.level, line, extra=FILE_ONLY)
 
-def collector(echo: bool) -> Collected:
-    return Collected(stdout=TextTail(LOGGED_STDOUT_KEPT_BYTES if echo else None))
-
-
-def read_stdout(stream, collected: Collected, level: int, echo: bool) -> None:
-    """Read restic's stdout to its end: JSON messages are kept, other lines logged (given echo)."""
-    try:
-        for line in stream:
-            if line.startswith(PROGRESS_TYPES, 1):
-                continue
-            parsed = parse_json_line(line)
-            if isinstance(parsed, dict):
-                collected.keep_message(parsed)
-            elif isinstance(parsed, list):
-                collected.keep_message({"message_type": "list", "items": parsed})
-            collected.stdout.add(line)
-            if echo and parsed is None:
-                logger.log(level, line, extra=FILE_ONLY)
-    finally:
-        discard(stream)
-
-
-def read_stderr(stream, collected: Collected, level: int) -> None:
-    try:
-        for line in stream:
-            text = error_text(line).replace("\x1b[2K", "").rstrip("\n")
-            collected.stderr.add(text + "\n")
-            # A --json error message holds several lines; each gets its own log stamp.
-            for part in text.splitlines() or [""]:
-                logger.log(level, part)
-    except Exception as error:  # noqa: BLE001 - raised again in the main thread, after restic ends
-        collected.failure = error
-    finally:
-        discard(stream)
-
-
-def start_stderr_reader(stream, collected: Collected, level: int) -> threading.Thread:
-    reader = threading.Thread(target=read_stderr, args=(stream, collected, level), daemon=True)
-    reader.start()
-    return reader
-
-
-def discard(stream) -> None:
-    """Read what is left of a stream, so restic is never killed by a closed pipe."""
-    for _line in stream:
-        pass
+    def on_stderr(self, line: str) -> None:
+        text = error_text(line).replace("\x1b[2K", "").rstrip("\r")
+        self.stderr.add(text + "\n")
+        # A --json error message holds several lines; each gets its own log stamp.
+        for part in text.splitlines() or [""]:
+            logger.log(self.level, part)

@@ -1,5 +1,5 @@
-"""The scheduler's children: one worker process per tick, its output read line by line, and
-every exit collected by one reaper, orphans included.
+"""The scheduler's children: one worker process per tick, its output read line by line (by the
+one reader, helper.output), and every exit collected by one reaper, orphans included.
 
 A worker runs in its own process group, so a terminal's Ctrl-C reaches only PID 1, which
 decides what the workers get. The worker, not PID 1, passes SIGINT on to restic.
@@ -15,9 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from helper import procfs
+from helper.output import LineReader
 
-# A line longer than this is passed on in pieces rather than held in memory.
-LONGEST_LINE = 64 * 1024
 PR_SET_CHILD_SUBREAPER = 36
 
 
@@ -29,8 +28,7 @@ class Child:
     process: subprocess.Popen
     scheduled_for: datetime
     started_at: datetime
-    pending: bytes = b""
-    output_open: bool = True
+    reader: LineReader
     exit_code: int | None = None
 
     @property
@@ -38,12 +36,12 @@ class Child:
         return self.process.pid
 
     @property
-    def output(self) -> int:
-        return self.process.stdout.fileno()
+    def output_open(self) -> bool:
+        return self.reader.open
 
     @property
     def finished(self) -> bool:
-        return self.exit_code is not None and not self.output_open
+        return self.exit_code is not None and not self.reader.open
 
 
 def worker_command(job: str) -> list[str]:
@@ -52,10 +50,14 @@ def worker_command(job: str) -> list[str]:
 
 
 def spawn(
-    job: str, environment: Mapping[str, str], scheduled_for: datetime, clock: Callable[[], datetime]
+    job: str,
+    environment: Mapping[str, str],
+    scheduled_for: datetime,
+    clock: Callable[[], datetime],
+    emit: Callable[[str, str], None],
 ) -> Child:
-    """Start the worker for `job`; `started_at` is read from `clock` once the process exists.
-    Raise OSError when it cannot start."""
+    """Start the worker for `job`, whose lines go to `emit(job, line)`; `started_at` is read
+    from `clock` once the process exists. Raise OSError when it cannot start."""
     process = subprocess.Popen(
         worker_command(job),
         stdin=subprocess.DEVNULL,
@@ -66,33 +68,9 @@ def spawn(
         bufsize=0,
     )
     started_at = clock()
-    os.set_blocking(process.stdout.fileno(), False)
-    return Child(job, process, scheduled_for, started_at)
-
-
-def pump(child: Child, emit: Callable[[str, str], None]) -> None:
-    """Pass on every complete line the child has written so far; at end of output, the rest."""
-    while True:
-        try:
-            chunk = os.read(child.output, 65536)
-        except BlockingIOError:
-            break
-        except OSError:
-            chunk = b""
-        if not chunk:
-            if child.pending:
-                emit(child.job, child.pending.decode("utf-8", "replace"))
-            child.pending = b""
-            child.output_open = False
-            child.process.stdout.close()
-            return
-        child.pending += chunk
-        *lines, child.pending = child.pending.split(b"\n")
-        for line in lines:
-            emit(child.job, line.decode("utf-8", "replace"))
-        if len(child.pending) > LONGEST_LINE:
-            emit(child.job, child.pending.decode("utf-8", "replace"))
-            child.pending = b""
+    return Child(
+        job, process, scheduled_for, started_at, LineReader(process.stdout, lambda line: emit(job, line))
+    )
 
 
 def reap(children: Mapping[int, Child]) -> int:

@@ -27,10 +27,10 @@ FALLBACK_POLL_SECONDS = 0.1
 
 def collect(loop: Loop, ready: list[int]) -> None:
     """Pass on children's output, then retire the finished ones."""
-    by_output = {child.output: child for child in loop.children.values() if child.output_open}
+    by_output = {child.reader.fileno(): child for child in loop.children.values() if child.output_open}
     for descriptor in ready:
         if descriptor in by_output:
-            children.pump(by_output[descriptor], loop.console.line)
+            by_output[descriptor].reader.read_available()
     finished = [child for child in loop.children.values() if child.finished]
     for child in finished:
         del loop.children[child.pid]
@@ -107,7 +107,7 @@ def schedule(loop: Loop) -> None:
         ticks.tick(loop)
         wake = earliest(loop.jobs)
         timeout = None if wake is None else (wake - loop.clock()).total_seconds()
-        outputs = [child.output for child in loop.children.values() if child.output_open]
+        outputs = [child.reader.fileno() for child in loop.children.values() if child.output_open]
         received, ready = loop.signals.wait(timeout, outputs)
         handle(loop, received)
         collect(loop, ready)
@@ -128,7 +128,7 @@ def drain(loop: Loop, deadline: float) -> int:
     passing on their output, then SIGKILL what is left."""
     write_heartbeat(loop)
     while loop.children and time.monotonic() < deadline:
-        outputs = [child.output for child in loop.children.values() if child.output_open]
+        outputs = [child.reader.fileno() for child in loop.children.values() if child.output_open]
         received, ready = loop.signals.wait(deadline - time.monotonic(), outputs)
         loop.orphans_reaped += children.reap(loop.children)
         collect(loop, ready)
@@ -173,9 +173,8 @@ def kill_remaining(loop: Loop) -> int:
             except ChildProcessError:
                 child.exit_code = -signal.SIGKILL
             child.process.returncode = child.exit_code
-        children.pump(child, loop.console.line)
+        child.reader.read_available()
         if child.output_open:  # a stray process still holds the pipe: stop reading it
-            child.process.stdout.close()
-            child.output_open = False
+            child.reader.close()
     loop.children.clear()
     return EXIT_FAILED

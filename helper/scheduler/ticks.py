@@ -59,7 +59,9 @@ def dispatch(loop: Loop, job: JobState, scheduled: datetime) -> None:
         skip_overlap(loop, job, scheduled, previous)
         return
     try:
-        child = children.spawn(job.schedule.job, loop.plan.environment, scheduled, loop.clock)
+        child = children.spawn(
+            job.schedule.job, loop.plan.environment, scheduled, loop.clock, loop.console.line
+        )
     except OSError as error:
         loop.say(f"❌ {job.schedule.job}: cannot start the worker: {error}")
         job.last_exit_code = EXIT_CANNOT_START

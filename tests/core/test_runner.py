@@ -2,6 +2,7 @@
 waited for whatever happens to the log, memory stays bounded, and bytes that are no UTF-8
 (a Latin-1 file name, host name or tag) pass through to restic and into readable logs."""
 
+import logging
 import os
 import signal
 import subprocess
@@ -80,7 +81,7 @@ def test_restic_output_kept_in_memory_is_bounded(sandbox):
 
 
 def test_verdict_messages_are_kept_past_the_cap():
-    collected = restic_output.collector(echo=True)
+    collected = restic_output.Collected(logging.INFO, echo=True)
     for _ in range(restic_output.OTHER_MESSAGES_KEPT * 2):
         collected.keep_message({"message_type": "error", "error": {"message": "unreadable"}})
     collected.keep_message({"message_type": "summary", "snapshot_id": "abc"})
@@ -155,7 +156,7 @@ def test_a_process_left_holding_restics_stderr_does_not_hold_up_the_run(sandbox)
         completed = sandbox.helper("check", RESTIC_BIN=str(wrapper))
         elapsed = time.monotonic() - started
         assert completed.returncode == 0, output(completed)
-        assert f"a process left by {wrapper} holds restic's error output open" in completed.stdout
+        assert f"a process left by {wrapper} holds restic's output open" in completed.stdout
         assert elapsed < 30
     finally:
         os.kill(int(pid_file.read_text()), signal.SIGKILL)
