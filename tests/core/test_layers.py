@@ -27,6 +27,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "helper.files",
             "helper.process_groups",
             "helper.restic_facts",
+            "helper.clock",
             "helper",
         ),
     ),
