@@ -14,6 +14,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from helper.clock import Clock
+
 # A line longer than this is passed on in pieces rather than held in memory.
 LONGEST_LINE = 64 * 1024
 PR_SET_CHILD_SUBREAPER = 36
@@ -49,10 +51,8 @@ def worker_command(job: str) -> list[str]:
     return [sys.executable, "-m", "helper", job, "--scheduled"]
 
 
-def spawn(
-    job: str, environment: Mapping[str, str], scheduled_for: datetime, clock: Callable[[], datetime]
-) -> Child:
-    """Start the worker for `job`; `started_at` is read from `clock` once the process exists.
+def spawn(job: str, environment: Mapping[str, str], scheduled_for: datetime, clock: Clock) -> Child:
+    """Start the worker for `job`; `started_at` is the clock's now once the process exists.
     Raise OSError when it cannot start."""
     process = subprocess.Popen(
         worker_command(job),
@@ -63,7 +63,7 @@ def spawn(
         process_group=0,
         bufsize=0,
     )
-    started_at = clock()
+    started_at = clock.now()
     os.set_blocking(process.stdout.fileno(), False)
     return Child(job, process, scheduled_for, started_at)
 
