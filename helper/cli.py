@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from helper import workers
-from helper.outcome import EXIT_CANNOT_START, EXIT_CONFIG_ERROR
+from helper.outcome import EXIT_CANNOT_START, EXIT_CONFIG_ERROR, EXIT_OK
 from helper.settings.kinds import parse_duration
 
 
@@ -114,7 +114,7 @@ def usage() -> str:
 def main(argv: list[str]) -> int:
     if not argv or argv[0] in ("-h", "--help"):
         sys.stdout.write(usage())
-        return 0 if argv else EXIT_CONFIG_ERROR
+        return EXIT_OK if argv else EXIT_CONFIG_ERROR
     command = COMMANDS.get(os.path.basename(argv[0]).replace("-", "_"))
     if command is None:
         sys.stderr.write(f"unknown command {argv[0]!r}\n" + usage())

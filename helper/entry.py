@@ -17,7 +17,7 @@ import textwrap
 
 from helper import cli, workers
 from helper.command_names import command_name
-from helper.outcome import EXIT_CANNOT_START, EXIT_CONFIG_ERROR
+from helper.outcome import EXIT_CANNOT_START, EXIT_CONFIG_ERROR, EXIT_OK
 
 # The commands of helper.cli that the container's entrypoint runs itself rather than exec'ing.
 DIAGNOSTICS = frozenset({"config_check", "cron_list", "healthcheck", "scheduler"})
@@ -48,7 +48,7 @@ def main(argv: list[str]) -> int:
         sys.stdout.write(
             "usage: bin/entry [COMMAND [ARGUMENTS...]]\n\n" + textwrap.dedent(__doc__.split("\n", 2)[2])
         )
-        return 0
+        return EXIT_OK
     name = command_name(argv[0])
     if name in workers.NAMES:
         return run_worker(name, argv[1:])

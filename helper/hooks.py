@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from helper import output
-from helper.outcome import EXIT_CANNOT_EXECUTE, EXIT_TIMED_OUT
+from helper.outcome import EXIT_CANNOT_EXECUTE, EXIT_OK, EXIT_TIMED_OUT
 from helper.output import LineReader
 from helper.stop import TOKEN, StopToken, terminate_group
 
@@ -87,6 +87,6 @@ def _wait_for(process: subprocess.Popen, path: Path, timeout_seconds: int) -> in
         logger.warning(
             "hook %s left a background process holding its output open; not waiting for it", path.name
         )
-    if exit_code != 0:
+    if exit_code != EXIT_OK:
         logger.warning("hook %s exited %s", path.name, exit_code)
     return exit_code

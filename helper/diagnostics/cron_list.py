@@ -5,9 +5,10 @@ invalid expression, TZ or ENV_FILE, a job without what it needs): the scheduler 
 import argparse
 import json
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 
 from helper import workers
+from helper.clock import SYSTEM, wall_time
 from helper.outcome import EXIT_CONFIG_ERROR
 from helper.scheduler import config
 from helper.scheduler.describe import describe
@@ -58,9 +59,7 @@ def print_text(plan: config.Plan, now: datetime, rows: list[dict]) -> None:
         else:
             lines.append(f"{row['job']:<7} {row['variable']}={row['expression']}")
             lines.append(f"{'':<7} {row['description']}")
-            upcoming = [
-                f"{datetime.fromisoformat(m).astimezone(zone):%Y-%m-%d %H:%M:%S %Z}" for m in row["next"]
-            ]
+            upcoming = [wall_time(datetime.fromisoformat(m), zone) for m in row["next"]]
             lines += [f"{'':<7} next: {moment}" for moment in upcoming] or [f"{'':<7} never fires"]
     sys.stdout.write("\n".join(lines) + "\n")
 
@@ -71,7 +70,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     options = parser.parse_args(argv)
     plan = config.load()
-    now = datetime.now(UTC)
+    now = SYSTEM.now()
     rows = job_rows(plan, now)
     if options.json:
         document = {

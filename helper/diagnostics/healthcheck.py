@@ -74,7 +74,7 @@ def main(argv: list[str]) -> int:
     worker = container_worker()
     if worker:
         sys.stdout.write(f"healthy: a one-shot {worker} run, no scheduler in this container\n")
-        return 0
+        return EXIT_OK
     path = options.heartbeat or heartbeat.path_in(settings.load()[0].log_dir)
     healthy, reason = verdict(heartbeat.read(path), time.time(), options.slack)
     sys.stdout.write(f"{'healthy' if healthy else 'unhealthy'}: {reason}\n")

@@ -18,7 +18,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from helper.locks.verdict import LockRecord
-from helper.outcome import LOCK_CONFLICT
+from helper.outcome import EXIT_OK, LOCK_CONFLICT
 from helper.restic import Completed, Restic
 
 LOCK_ID = re.compile(r"^[0-9a-f]{64}$")
@@ -44,7 +44,7 @@ class Blocker:
 def list_lock_ids(restic: Restic) -> tuple[list[str] | None, Completed]:
     """Return the ids from `restic list locks` (None when the listing failed) and the call."""
     completed = restic.run("list", "locks", "--no-lock", echo=False)
-    if completed.exit_code != 0:
+    if completed.exit_code != EXIT_OK:
         return None, completed
     return [line.strip() for line in completed.stdout.splitlines() if LOCK_ID.match(line.strip())], completed
 
@@ -80,7 +80,7 @@ def record_from_document(lock_id: str, document: dict) -> LockRecord:
 def read_lock(restic: Restic, lock_id: str) -> tuple[dict | None, Completed]:
     """Return the lock's JSON document (None when it is gone or unreadable) and the call."""
     completed = restic.run("--no-lock", "cat", "lock", lock_id, echo=False)
-    if completed.exit_code != 0:
+    if completed.exit_code != EXIT_OK:
         return None, completed
     try:
         document = json.loads(completed.stdout)

@@ -16,11 +16,10 @@ only when this is switched on.
 
 import os
 import re
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from helper.clock import SYSTEM, Clock
 from helper.locks import observations
 from helper.locks.access import list_lock_ids, read_lock, record_from_document
 from helper.locks.process import holder_facts
@@ -107,7 +106,7 @@ class Inspector:
 
     restic: Restic
     settings: Settings
-    clock: Callable[[], float] = time.time
+    clock: Clock = SYSTEM  # its time() dates the inspection and the sightings
     restic_names: frozenset[str] = field(default_factory=frozenset)
 
     def __post_init__(self) -> None:
@@ -118,7 +117,7 @@ class Inspector:
         ids, listing = list_lock_ids(self.restic)
         if ids is None:
             return None, listing
-        now = self.clock()
+        now = self.clock.time()
         seen = observations.load(self.settings.lock_dir, self.settings.restic_repository)
         observations.note_ids(seen, set(ids), now)
         records = {lock_id: self._record(seen, lock_id) for lock_id in ids}

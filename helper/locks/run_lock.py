@@ -17,12 +17,11 @@ import contextlib
 import fcntl
 import json
 import os
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
+from helper.clock import Clock
 from helper.locks.budget import WaitBudget
 from helper.locks.process import process_state
 
@@ -79,7 +78,7 @@ def guard_path(path: Path) -> Path:
 
 
 @contextlib.contextmanager
-def _guard(path: Path, cancelled: Callable[[], bool]) -> Iterator[bool]:
+def _guard(path: Path, cancelled: Callable[[], bool], clock: Clock) -> Iterator[bool]:
     """Hold the guard of `path` and yield True; yield False when it stays busy for
     GUARD_WAIT_SECONDS or the run is cancelled. Only our own attempts take it, each for a
     moment, never across a fork (the descriptor is not inherited)."""
@@ -87,21 +86,21 @@ def _guard(path: Path, cancelled: Callable[[], bool]) -> Iterator[bool]:
     # `docker exec`, with its umask) still serves everyone who can use the lock directory.
     descriptor = os.open(guard_path(path), os.O_RDONLY | os.O_CREAT, 0o666)
     try:
-        yield _flock_within(descriptor, GUARD_WAIT_SECONDS, cancelled)
+        yield _flock_within(descriptor, GUARD_WAIT_SECONDS, cancelled, clock)
     finally:
         os.close(descriptor)
 
 
-def _flock_within(descriptor: int, seconds: float, cancelled: Callable[[], bool]) -> bool:
-    deadline = time.monotonic() + seconds
+def _flock_within(descriptor: int, seconds: float, cancelled: Callable[[], bool], clock: Clock) -> bool:
+    deadline = clock.monotonic() + seconds
     while True:
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
             return True
         except BlockingIOError:
-            if cancelled() or time.monotonic() >= deadline:
+            if cancelled() or clock.monotonic() >= deadline:
                 return False
-        time.sleep(GUARD_POLL_SECONDS)
+        clock.sleep(GUARD_POLL_SECONDS)
 
 
 def _names_the_same_file(path: Path, descriptor: int) -> bool:
@@ -129,7 +128,7 @@ def _try_lock(path: Path) -> int | None:
     return None
 
 
-def _record_holder(descriptor: int, job: str) -> None:
+def _record_holder(descriptor: int, job: str, clock: Clock) -> None:
     """Replace the record with ours. Emptying the file must work: a record left naming a run
     that has finished would let LOCK_FORCE_INACTIVE take the lock from us. Writing ours is
     best-effort (a full disk): an empty or cut-off record names nobody, so nobody takes over."""
@@ -138,7 +137,7 @@ def _record_holder(descriptor: int, job: str) -> None:
         "pid": os.getpid(),
         "hostname": os.uname().nodename,
         "job": job,
-        "started_at": datetime.now().astimezone().isoformat(timespec="seconds"),
+        "started_at": clock.now().astimezone().isoformat(timespec="seconds"),
     }
     with contextlib.suppress(OSError):
         os.pwrite(descriptor, json.dumps(holder).encode(), 0)
@@ -151,9 +150,11 @@ def _holder_is_gone(holder: dict) -> bool:
     return process_state(holder["pid"]) != "alive"
 
 
-def _attempt(path: Path, job: str, force_inactive: bool, cancelled: Callable[[], bool]) -> RunLock | None:
+def _attempt(
+    path: Path, job: str, force_inactive: bool, cancelled: Callable[[], bool], clock: Clock
+) -> RunLock | None:
     """Take the lock (over, when allowed and its holder is gone) and record us; None when busy."""
-    with _guard(path, cancelled) as guarded:
+    with _guard(path, cancelled, clock) as guarded:
         if not guarded:
             return None
         descriptor = _try_lock(path)
@@ -167,7 +168,7 @@ def _attempt(path: Path, job: str, force_inactive: bool, cancelled: Callable[[],
         if descriptor is None:
             return None
         try:
-            _record_holder(descriptor, job)
+            _record_holder(descriptor, job, clock)
         except OSError:
             os.close(descriptor)
             raise
@@ -182,21 +183,22 @@ def acquire(
     cancelled: Callable[[], bool] = lambda: False,
 ) -> RunLock | Busy:
     """Lock `path` for this run, waiting while the budget lasts and nobody `cancelled` the run.
-    Return the lock or Busy."""
+    Return the lock or Busy. The budget's clock paces every wait here, the guard's included."""
     if os.environ.get(HELD_LOCK_VARIABLE) == str(path):
         return RunLock(path, None)
     path.parent.mkdir(parents=True, exist_ok=True)
-    started = budget.clock()
+    clock = budget.clock
+    started = clock.monotonic()
     try:
         while True:
-            lock = _attempt(path, job, force_inactive, cancelled)
+            lock = _attempt(path, job, force_inactive, cancelled, clock)
             if lock is not None:
-                lock.waited = budget.clock() - started
+                lock.waited = clock.monotonic() - started
                 return lock
             budget.start(started)
             if budget.remaining() <= 0 or cancelled():
-                return Busy(path, read_holder(path), budget.clock() - started)
-            time.sleep(min(POLL_SECONDS, budget.remaining()))
+                return Busy(path, read_holder(path), clock.monotonic() - started)
+            clock.sleep(min(POLL_SECONDS, budget.remaining()))
     finally:
         budget.stop()
 

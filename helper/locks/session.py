@@ -12,9 +12,9 @@ Workers, RESTIC_AUTO_UNLOCK after a failure and /bin/unlock all clear through th
 import dataclasses
 import functools
 import logging
-import time
 from dataclasses import dataclass, field
 
+from helper.clock import SYSTEM, Clock
 from helper.locks import clearance, waiting
 from helper.locks.access import Blocker, LockSource, blocker_from
 from helper.locks.budget import WaitBudget
@@ -38,6 +38,7 @@ class RepositoryLocks:
     restic: Restic
     settings: Settings
     budget: WaitBudget
+    clock: Clock = SYSTEM  # paces the lock waits and dates the sightings
     last_inspection: Inspection | None = None
     # Lock sets whose table the log already shows: a long wait would repeat it every retry.
     _shown: set[frozenset[str]] = field(default_factory=set)
@@ -48,7 +49,7 @@ class RepositoryLocks:
 
     def inspect(self) -> tuple[Inspection | None, Completed]:
         """Return the judged locks (None when restic cannot list them) and the listing call."""
-        inspection, listing = Inspector(self.restic, self.settings).inspect()
+        inspection, listing = Inspector(self.restic, self.settings, self.clock).inspect()
         self.last_inspection = inspection or self.last_inspection
         return inspection, listing
 
@@ -74,12 +75,13 @@ class RepositoryLocks:
 
     def run(self, *arguments: str) -> Completed:
         """Run restic; while another process holds the lock, wait and retry within the budget."""
-        began = self.budget.clock()  # a call that meets a lock counts as lock wait, from its start
+        # A call that meets a lock counts as lock wait, from its start.
+        began = self.budget.clock.monotonic()
         completed = self.restic.run(*arguments)
         if completed.outcome.status is not Status.LOCKED or not lock_management_enabled(self.settings):
             return completed
         self.budget.start(began)
-        self.watch.since = time.monotonic()
+        self.watch.since = self.clock.monotonic()
         try:
             completed, blocker = self._retry(arguments, completed)
         finally:
@@ -100,6 +102,7 @@ class RepositoryLocks:
             settings.restic_repository,
             settings.lock_observation_window,
             self.restic.stop.stopped,
+            self.clock,
         )
 
     def _retry(self, arguments: tuple[str, ...], completed: Completed) -> tuple[Completed, Blocker | None]:
@@ -158,7 +161,7 @@ class RepositoryLocks:
         """Run the call again; the budget's clock stops while it runs, and counts it after all
         when it met a lock once more."""
         self.budget.stop()
-        began = self.budget.clock()
+        began = self.budget.clock.monotonic()
         completed = self.restic.run(*arguments)
         if completed.outcome.status is Status.LOCKED:
             self.budget.start(began)

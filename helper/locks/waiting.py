@@ -9,11 +9,11 @@ instead of over a thousand. It wakes as soon as the lock restic named is gone, a
 every RESTIC_LOCK_RETRY_AFTER. The caller keeps the run's wait budget running meanwhile.
 """
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from helper.clock import SYSTEM, Clock
 from helper.locks import observations
 from helper.locks.access import Blocker
 from helper.locks.budget import WaitBudget
@@ -45,14 +45,19 @@ class Watch:
     repository: str
     window: float
     stopped: Callable[[], bool]  # the run's stop token: a stop signal ends the wait
-    clock: Callable[[], float] = time.time
+    # Its time() dates sightings, which outlive the run; monotonic() and sleep() pace the wait.
+    clock: Clock = SYSTEM
     proven: set[str] = field(default_factory=set)  # blockers already reported as provable
-    since: float = field(default_factory=time.monotonic)  # when the current lock wait began
+    since: float | None = None  # when the current lock wait began (clock.monotonic); default: now
+
+    def __post_init__(self) -> None:
+        if self.since is None:
+            self.since = self.clock.monotonic()
 
     def note(self, ids: set[str]) -> observations.Observations:
         """Record a listing in the sightings, which outlive this run; return them."""
         seen = observations.load(self.lock_dir, self.repository)
-        now = self.clock()
+        now = self.clock.time()
         observations.note_ids(seen, ids, now)
         observations.save(seen)
         return seen
@@ -83,7 +88,7 @@ def provable(watch: Watch, blocker: Blocker | None, ids: set[str], seen: observa
     if lock_id is None or lock_id in watch.proven:
         return False
     first_seen = seen.entries.get(lock_id, {}).get("first_seen")
-    if first_seen is None or watch.clock() - first_seen < watch.window:
+    if first_seen is None or watch.clock.time() - first_seen < watch.window:
         return False
     watch.proven.add(lock_id)
     return True
@@ -93,13 +98,14 @@ def wait_for_release(
     watch: Watch, blocker: Blocker | None, budget: WaitBudget, retry_after: float, force_inactive: bool
 ) -> Wake:
     """Wait until the blocking lock goes, RESTIC_LOCK_RETRY_AFTER passes or the budget is spent."""
-    started = time.monotonic()
+    clock = watch.clock
+    started = clock.monotonic()
     deadline = started + budget.remaining()
     retry_at = started + retry_after
     next_poll = next_poll_at(watch, started, retry_after)
     baseline = None
     while True:
-        now = time.monotonic()
+        now = clock.monotonic()
         if watch.stopped():
             return Wake.INTERRUPTED
         if now >= deadline:
@@ -108,7 +114,7 @@ def wait_for_release(
             return Wake.RETRY
         if now >= next_poll:
             ids = watch.list_ids()
-            next_poll = next_poll_at(watch, time.monotonic(), retry_after)
+            next_poll = next_poll_at(watch, clock.monotonic(), retry_after)
             if ids is not None:
                 seen = watch.note(ids)
                 if released(blocker, baseline, ids):
@@ -117,4 +123,4 @@ def wait_for_release(
                     return Wake.PROVABLE
                 baseline = ids if baseline is None else baseline
             continue
-        time.sleep(max(0.0, min(SLICE_SECONDS, next_poll - now, deadline - now, retry_at - now)))
+        clock.sleep(max(0.0, min(SLICE_SECONDS, next_poll - now, deadline - now, retry_at - now)))

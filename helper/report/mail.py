@@ -6,6 +6,7 @@ import subprocess
 from typing import TYPE_CHECKING
 
 from helper.logs import RunLog
+from helper.outcome import EXIT_OK
 from helper.report.render import render, subject
 from helper.result import RunResult
 from helper.settings import Settings
@@ -61,7 +62,7 @@ def send_sendmail(message: "EmailMessage", settings: Settings) -> None:
         timeout=settings.smtp_timeout,
         check=False,
     )
-    if completed.returncode != 0:
+    if completed.returncode != EXIT_OK:
         raise RuntimeError(
             f"{settings.sendmail_bin} exited {completed.returncode}: "
             f"{completed.stderr.decode(errors='replace').strip()[:200]}"

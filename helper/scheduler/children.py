@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from helper import procfs
+from helper.clock import Clock
 from helper.output import LineReader
 
 PR_SET_CHILD_SUBREAPER = 36
@@ -53,11 +54,11 @@ def spawn(
     job: str,
     environment: Mapping[str, str],
     scheduled_for: datetime,
-    clock: Callable[[], datetime],
+    clock: Clock,
     emit: Callable[[str, str], None],
 ) -> Child:
-    """Start the worker for `job`, whose lines go to `emit(job, line)`; `started_at` is read
-    from `clock` once the process exists. Raise OSError when it cannot start."""
+    """Start the worker for `job`, whose lines go to `emit(job, line)`; `started_at` is the
+    clock's now once the process exists. Raise OSError when it cannot start."""
     process = subprocess.Popen(
         worker_command(job),
         stdin=subprocess.DEVNULL,
@@ -67,7 +68,7 @@ def spawn(
         process_group=0,
         bufsize=0,
     )
-    started_at = clock()
+    started_at = clock.now()
     return Child(
         job, process, scheduled_for, started_at, LineReader(process.stdout, lambda line: emit(job, line))
     )

@@ -4,10 +4,11 @@ every problem and warning collected at once, each naming its variable."""
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from helper import workers
+from helper.clock import SYSTEM, wall_time
 from helper.scheduler import schedule as schedule_module
 from helper.scheduler.schedule import Schedule
 from helper.settings import Settings
@@ -132,7 +133,7 @@ def first_common_fire(times: dict[Schedule, list[datetime]], zone: ZoneInfo, pai
 
 def schedule_warnings(schedules: list[Schedule], zone: ZoneInfo, lock_wait: float) -> list[str]:
     """Warn about expressions that never fire, and jobs due in the same second."""
-    now = datetime.now(UTC)
+    now = SYSTEM.now()
     times = {
         schedule: schedule_module.fire_times(schedule, now, zone, COLLISION_HORIZON) for schedule in schedules
     }
@@ -148,7 +149,7 @@ def schedule_warnings(schedules: list[Schedule], zone: ZoneInfo, lock_wait: floa
             if common:
                 warnings.append(
                     f"{first.variable} and {second.variable} both fire at "
-                    f"{common.astimezone(zone):%Y-%m-%d %H:%M:%S %Z}: they share the run lock, so one "
+                    f"{wall_time(common, zone)}: they share the run lock, so one "
                     "of them is skipped; stagger them or set SCHEDULE_LOCK_WAIT"
                 )
     return warnings

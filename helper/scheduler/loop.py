@@ -8,12 +8,11 @@ A bug in here still ends with a drain: the workers get their SIGINT whatever hap
 
 import os
 import signal
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 from helper.files import atomic_write_text
-from helper.outcome import EXIT_FAILED
+from helper.outcome import EXIT_FAILED, EXIT_OK
 from helper.scheduler import children, ticks
 from helper.scheduler.state import Loop, earliest, plan_jobs, write_heartbeat
 
@@ -37,7 +36,7 @@ def collect(loop: Loop, ready: list[int]) -> None:
         job = loop.jobs.get(child.job)
         if job is not None and job.last_pid == child.pid:
             job.last_exit_code = child.exit_code
-        if child.exit_code != 0:
+        if child.exit_code != EXIT_OK:
             loop.say(f"{child.job} worker (pid {child.pid}) exited {child.exit_code}")
     if finished:
         write_heartbeat(loop)
@@ -61,7 +60,7 @@ def run(loop: Loop) -> int:
     scheduled, _ = guarded(loop, schedule)
     if not scheduled:
         loop.state = "stopping"
-    deadline = time.monotonic() + loop.plan.settings.stop_grace_seconds
+    deadline = loop.clock.monotonic() + loop.plan.settings.stop_grace_seconds
     guarded(loop, interrupt_all)
     drained, exit_code = guarded(loop, lambda loop: drain(loop, deadline))
     if not drained:  # never leave a worker behind, yet let restic remove its lock first
@@ -100,13 +99,13 @@ def schedule(loop: Loop) -> None:
     """Start each due tick until a stop signal."""
     loop.signals.catch(CAUGHT_SIGNALS)
     children.become_subreaper()
-    loop.jobs = plan_jobs(loop.plan.schedules, loop.plan.zone, loop.clock())
+    loop.jobs = plan_jobs(loop.plan.schedules, loop.plan.zone, loop.clock.now())
     ticks.announce(loop)
     write_heartbeat(loop)
     while loop.state == "running":
         ticks.tick(loop)
         wake = earliest(loop.jobs)
-        timeout = None if wake is None else (wake - loop.clock()).total_seconds()
+        timeout = None if wake is None else (wake - loop.clock.now()).total_seconds()
         outputs = [child.reader.fileno() for child in loop.children.values() if child.output_open]
         received, ready = loop.signals.wait(timeout, outputs)
         handle(loop, received)
@@ -127,9 +126,9 @@ def drain(loop: Loop, deadline: float) -> int:
     """Wait for the interrupted workers until `deadline` (STOP_GRACE_SECONDS after the stop),
     passing on their output, then SIGKILL what is left."""
     write_heartbeat(loop)
-    while loop.children and time.monotonic() < deadline:
+    while loop.children and loop.clock.monotonic() < deadline:
         outputs = [child.reader.fileno() for child in loop.children.values() if child.output_open]
-        received, ready = loop.signals.wait(deadline - time.monotonic(), outputs)
+        received, ready = loop.signals.wait(deadline - loop.clock.monotonic(), outputs)
         loop.orphans_reaped += children.reap(loop.children)
         collect(loop, ready)
         if STOP_SIGNALS & set(received):
@@ -151,11 +150,11 @@ def wait_out_grace(loop: Loop, deadline: float) -> None:
     """The drain failed: trusting none of it, poll the workers' exits until they have all
     ended or `deadline` passed. Their output waits in the pipe (a worker writes a few lines
     while it stops) and is passed on by kill_remaining."""
-    while time.monotonic() < deadline:
+    while loop.clock.monotonic() < deadline:
         loop.orphans_reaped += children.reap(loop.children)
         if all(child.exit_code is not None for child in loop.children.values()):
             return
-        time.sleep(FALLBACK_POLL_SECONDS)
+        loop.clock.sleep(FALLBACK_POLL_SECONDS)
 
 
 def kill_remaining(loop: Loop) -> int:

@@ -14,6 +14,7 @@ from helper.outcome import (
     EXIT_CANNOT_START,
     EXIT_CONFIG_ERROR,
     EXIT_FAILED,
+    EXIT_OK,
     EXIT_REPOSITORY_MISSING,
     EXIT_WRONG_PASSWORD,
 )
@@ -63,7 +64,7 @@ def run(
         sleep(min(delay, remaining))
         if stop.TOKEN.stopped():
             logger.info(STOPPED)
-            return 0
+            return EXIT_OK
         delay = min(delay * 2, LONGEST_RETRY_SECONDS)
 
 
@@ -72,8 +73,8 @@ def answer(completed: restic.Completed, runner: restic.Restic, repository: str) 
     exit_code = completed.exit_code
     if stop.TOKEN.stopped():
         logger.info(STOPPED)
-        return 0
-    if exit_code == 0:
+        return EXIT_OK
+    if exit_code == EXIT_OK:
         logger.info(f"✅ repository {repository} is reachable")
         return None
     if exit_code == EXIT_CANNOT_START:
@@ -97,8 +98,8 @@ def initialise(runner: restic.Restic, repository: str) -> int | None:
     completed = runner.run("init", timeout_seconds=INIT_SECONDS)
     if stop.TOKEN.stopped():
         logger.info("stopped during restic init")
-        return 0
-    if completed.exit_code != 0:
+        return EXIT_OK
+    if completed.exit_code != EXIT_OK:
         logger.error(f"restic init failed (exit {completed.exit_code}): {completed.outcome.hint}")
         return EXIT_FAILED
     logger.info(f"✅ created the repository {repository}")

@@ -1,10 +1,10 @@
 """The scheduler's state between wake-ups, and the timing decisions made on it: which job is
 due, which tick came too late, when to wake next. The clock is a parameter, so tests drive it."""
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
+from helper.clock import SYSTEM, Clock, wall_time
 from helper.scheduler import config, heartbeat
 from helper.scheduler.children import Child
 from helper.scheduler.console import Console
@@ -30,18 +30,23 @@ class JobState:
 
 @dataclass
 class Loop:
-    """Everything the running scheduler holds. `clock` returns an aware UTC now."""
+    """Everything the running scheduler holds. Every reading of the time and every sleep goes
+    through `clock`, so a test drives the loop with a fake one."""
 
     plan: config.Plan
     base_environment: dict[str, str]
     console: Console
     signals: SignalPipe
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    clock: Clock = SYSTEM
     jobs: dict[str, JobState] = field(default_factory=dict)
     children: dict[int, Child] = field(default_factory=dict)
-    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    started_at: datetime | None = None  # default: the clock's now when the loop is built
     orphans_reaped: int = 0
     state: str = "running"
+
+    def __post_init__(self) -> None:
+        if self.started_at is None:
+            self.started_at = self.clock.now()
 
     def say(self, text: str) -> None:
         self.console.line("scheduler", text)
@@ -83,7 +88,7 @@ def earliest(jobs: dict[str, JobState]) -> datetime | None:
 
 def local(loop: Loop, moment: datetime) -> str:
     """Given an instant, return it as TZ wall time for log lines."""
-    return f"{moment.astimezone(loop.plan.zone):%Y-%m-%d %H:%M:%S %Z}"
+    return wall_time(moment, loop.plan.zone)
 
 
 def write_heartbeat(loop: Loop) -> None:
@@ -93,7 +98,7 @@ def write_heartbeat(loop: Loop) -> None:
         **heartbeat.identity(loop.plan.settings.hostname),
         "state": loop.state,
         "started_at": heartbeat.iso(loop.started_at),
-        "written_at": heartbeat.iso(loop.clock()),
+        "written_at": heartbeat.iso(loop.clock.now()),
         "time_zone": loop.plan.settings.tz,
         "next_wake_at": heartbeat.iso(earliest(loop.jobs)) if loop.state == "running" else None,
         "orphans_reaped": loop.orphans_reaped,

@@ -74,7 +74,7 @@ def dispatch(loop: Loop, job: JobState, scheduled: datetime) -> None:
 
 def tick(loop: Loop) -> None:
     """Run every job that is due now, warn about ticks that came too late."""
-    run, missed = advance(loop.jobs, loop.clock(), loop.plan.zone)
+    run, missed = advance(loop.jobs, loop.clock.now(), loop.plan.zone)
     for job, scheduled in missed:
         loop.say(f"⚠️ {job.schedule.job}: skipped the tick of {local(loop, scheduled)}, found too late to run")
     for job, scheduled in run:
@@ -99,7 +99,7 @@ def reload(loop: Loop) -> None:
     zone_changed = plan.settings.tz != loop.plan.settings.tz
     loop.plan = plan
     settings_module.apply_time_zone(plan.settings)
-    loop.jobs = plan_jobs(plan.schedules, plan.zone, loop.clock(), None if zone_changed else loop.jobs)
+    loop.jobs = plan_jobs(plan.schedules, plan.zone, loop.clock.now(), None if zone_changed else loop.jobs)
     loop.say(f"SIGHUP: reloaded the schedules from {plan.settings.env_file}")
     announce(loop)
     write_heartbeat(loop)

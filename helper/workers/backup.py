@@ -2,7 +2,7 @@
 
 import logging
 
-from helper.outcome import Status
+from helper.outcome import EXIT_OK, Status
 from helper.restic import Completed
 from helper.settings import Settings
 from helper.workers import forget
@@ -77,7 +77,7 @@ def inline_forget(context: RunContext) -> int | None:
     completed, _ = forget.forget(context)
     if completed.outcome.status is Status.LOCKED:
         logger.info("⏭ " + forget.SKIPPED_LOCKED)
-    elif completed.exit_code != 0:
+    elif completed.exit_code != EXIT_OK:
         logger.error(f"inline forget failed (exit {completed.exit_code}): {completed.outcome.hint}")
     return completed.exit_code
 

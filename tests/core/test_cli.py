@@ -18,11 +18,6 @@ def test_every_bin_executable_has_help(sandbox, command):
     assert "--lock-wait" in completed.stdout or command == "locked_run"
 
 
-def test_unlock_help_lists_its_options(sandbox):
-    completed = sandbox.helper("unlock", "--help")
-    assert "--dry-run" in completed.stdout and "--remove-all" in completed.stdout
-
-
 @pytest.mark.parametrize("command", WORKERS)
 def test_an_unknown_flag_is_a_usage_error(sandbox, command):
     completed = sandbox.helper(command, "--no-such-flag")

@@ -157,7 +157,7 @@ from helper.scheduler import ticks
 real_tick = ticks.tick
 
 def tick(loop):
-    if any((loop.clock() - child.started_at).total_seconds() > 2 for child in loop.children.values()):
+    if any((loop.clock.now() - child.started_at).total_seconds() > 2 for child in loop.children.values()):
         raise RuntimeError("a bug in a tick")
     real_tick(loop)
 

@@ -28,6 +28,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "helper.procfs",
             "helper.output",
             "helper.restic_facts",
+            "helper.clock",
             "helper",
         ),
     ),
