@@ -14,6 +14,7 @@ from pathlib import Path
 from types import ModuleType
 
 from helper import hooks, restic
+from helper.clock import SYSTEM
 from helper.locks import run_lock
 from helper.locks.budget import WaitBudget
 from helper.locks.session import RepositoryLocks
@@ -37,7 +38,7 @@ def run(
     lock_wait_seconds: float = 0.0,
 ) -> int:
     """Run `worker` once inside the envelope and return the process exit code."""
-    started_at = datetime.now().astimezone()
+    started_at = SYSTEM.now().astimezone()
     budget = WaitBudget(lock_wait_seconds)
     # Before the lock wait, so a stop signal during the wait ends the run with its audit trail.
     TOKEN.install()
@@ -206,7 +207,7 @@ def make_result(
         release=settings.restic_backup_helper_release,
         repository=masker.mask(settings.restic_repository),
         started_at=started_at,
-        finished_at=datetime.now().astimezone(),
+        finished_at=SYSTEM.now().astimezone(),
         status=outcome.status,
         exit_code=outcome.exit_code,
         error=masker.mask(report.error) if report.error else None,

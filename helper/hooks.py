@@ -10,11 +10,11 @@ import logging
 import os
 import signal
 import subprocess
-import time
 from collections.abc import Mapping
 from pathlib import Path
 
 from helper import output
+from helper.clock import SYSTEM
 from helper.outcome import EXIT_CANNOT_EXECUTE, EXIT_OK, EXIT_TIMED_OUT
 from helper.output import LineReader
 from helper.stop import TOKEN, StopToken, terminate_group
@@ -77,7 +77,7 @@ def _wait_for(process: subprocess.Popen, path: Path, timeout_seconds: int) -> in
         timed_out.append(True)
         _kill_group(process)
 
-    timers = [(time.monotonic() + timeout_seconds, give_up)] if timeout_seconds else []
+    timers = [(SYSTEM.monotonic() + timeout_seconds, give_up)] if timeout_seconds else []
     left_open = output.follow(process, [reader], timers)
     exit_code = output.wait(process, timers)
     if timed_out:

@@ -10,10 +10,11 @@ a closed one kills restic with SIGPIPE, leaving its lock behind).
 import os
 import select
 import subprocess
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import BinaryIO
+
+from helper.clock import SYSTEM
 
 GRACE_SECONDS = 1.0
 # A line longer than this is passed on in pieces rather than held in memory.
@@ -21,7 +22,7 @@ LONGEST_LINE = 64 * 1024
 CHUNK_BYTES = 65536
 # The longest the loop sleeps before it looks at the child and the timers again.
 SLICE_SECONDS = 0.2
-Timer = tuple[float, Callable[[], None]]  # (time.monotonic() reading, what to do then)
+Timer = tuple[float, Callable[[], None]]  # (SYSTEM.monotonic() reading, what to do then)
 
 
 def decode(line: bytes) -> str:
@@ -96,7 +97,7 @@ def follow(process: subprocess.Popen, readers: list[LineReader], timers: list[Ti
 def _pump(process: subprocess.Popen, readers: list[LineReader], timers: list[Timer]) -> None:
     exited_at = None
     while any(reader.open for reader in readers):
-        now = time.monotonic()
+        now = SYSTEM.monotonic()
         while timers and timers[0][0] <= now:
             timers.pop(0)[1]()
         if exited_at is None and process.poll() is not None:
@@ -115,7 +116,7 @@ def wait(process: subprocess.Popen, timers: list[Timer]) -> int:
     while timers:
         when, action = timers.pop(0)
         try:
-            return process.wait(max(0.0, when - time.monotonic()))
+            return process.wait(max(0.0, when - SYSTEM.monotonic()))
         except subprocess.TimeoutExpired:
             action()
     return process.wait()

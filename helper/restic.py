@@ -12,11 +12,11 @@ import os
 import shlex
 import signal
 import subprocess
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from helper import output, procfs, restic_output
+from helper.clock import SYSTEM
 from helper.logs import FILE_ONLY, QUIET
 from helper.outcome import (
     EXIT_CANNOT_START,
@@ -135,7 +135,7 @@ class Restic:
 
         timers = []
         if timeout_seconds > 0:  # then SIGKILL, if restic lingers after the SIGINT
-            at = time.monotonic() + timeout_seconds
+            at = SYSTEM.monotonic() + timeout_seconds
             timers = [(at, interrupt), (at + TIMEOUT_KILL_AFTER_SECONDS, lambda: _kill_group(process.pid))]
         try:
             left_open = output.follow(process, readers, timers)

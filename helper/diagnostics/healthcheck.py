@@ -7,11 +7,11 @@ those have no scheduler to watch and are healthy while their worker runs.
 
 import argparse
 import sys
-import time
 from datetime import datetime
 from pathlib import Path
 
 from helper import settings
+from helper.clock import SYSTEM
 from helper.command_names import one_shot_worker
 from helper.outcome import EXIT_FAILED, EXIT_OK
 from helper.scheduler import heartbeat
@@ -76,6 +76,6 @@ def main(argv: list[str]) -> int:
         sys.stdout.write(f"healthy: a one-shot {worker} run, no scheduler in this container\n")
         return EXIT_OK
     path = options.heartbeat or heartbeat.path_in(settings.load()[0].log_dir)
-    healthy, reason = verdict(heartbeat.read(path), time.time(), options.slack)
+    healthy, reason = verdict(heartbeat.read(path), SYSTEM.time(), options.slack)
     sys.stdout.write(f"{'healthy' if healthy else 'unhealthy'}: {reason}\n")
     return EXIT_OK if healthy else EXIT_FAILED

@@ -5,8 +5,8 @@ and the scheduler (a tick while the job's worker still runs) all record skips he
 
 import sys
 from collections.abc import Callable
-from datetime import datetime
 
+from helper.clock import SYSTEM
 from helper.locks.run_lock import Busy
 from helper.outcome import EXIT_OK
 from helper.report import metrics
@@ -25,7 +25,7 @@ def record(job: str, line: str, settings: Settings, say: Callable[[str], None]) 
 
 def busy_run_lock(job: str, busy: Busy, settings: Settings) -> int:
     """The run lock is held and no wait was asked: say so on stdout and count it; exit 0."""
-    stamp = datetime.now().astimezone().strftime("%Y-%m-%d %a %H:%M:%S")
+    stamp = SYSTEM.now().astimezone().strftime("%Y-%m-%d %a %H:%M:%S")
     # The words up to the closing parenthesis are the shell image's, which log alerts match.
     holder = (
         f"; held by pid {busy.holder['pid']} ({busy.holder.get('job')})" if busy.holder.get("pid") else ""

@@ -2,8 +2,8 @@
 
 import json
 import logging
-import time
 
+from helper.clock import SYSTEM
 from helper.logs import RunLog
 from helper.report.render import render
 from helper.result import RunResult
@@ -37,7 +37,7 @@ def report(result: RunResult, settings: Settings, run_log: RunLog) -> None:
     problem = ""
     for attempt in range(settings.webhook_retries + 1):
         if attempt:
-            time.sleep(RETRY_PAUSE_SECONDS * attempt)
+            SYSTEM.sleep(RETRY_PAUSE_SECONDS * attempt)
         try:
             response = requests.post(
                 settings.webhook_url,

@@ -10,8 +10,9 @@ import argparse
 import os
 import signal
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
+from helper.clock import SYSTEM
 from helper.outcome import EXIT_CONFIG_ERROR
 
 
@@ -26,7 +27,7 @@ def probe_phase(plan, console, signals) -> int | None:
     from helper.scheduler import heartbeat, probe
 
     settings = plan.settings
-    promised = datetime.now(UTC) + timedelta(seconds=settings.probe_timeout + probe.INIT_SECONDS)
+    promised = SYSTEM.now() + timedelta(seconds=settings.probe_timeout + probe.INIT_SECONDS)
     heartbeat.write_phase(settings.log_dir, settings.hostname, "starting", promised)
     stop_code = probe.run(settings, console, signals.sleep)
     if stop_code is not None:

@@ -2,8 +2,8 @@
 (`[scheduler]`, `[probe]`, `[backup]`), so `docker logs` reads well."""
 
 import sys
-from datetime import datetime
 
+from helper.clock import SYSTEM
 from helper.masking import Masker
 
 
@@ -15,7 +15,7 @@ class Console:
         self.stream = stream or sys.stdout
 
     def line(self, source: str, text: str) -> None:
-        stamp = datetime.now().astimezone().isoformat(sep=" ", timespec="milliseconds")
+        stamp = SYSTEM.now().astimezone().isoformat(sep=" ", timespec="milliseconds")
         try:
             self.stream.write(f"{stamp} [{source}] {self.masker.mask(text.rstrip())}\n")
             self.stream.flush()

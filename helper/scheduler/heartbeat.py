@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 from helper import procfs
+from helper.clock import SYSTEM
 from helper.files import atomic_write_text
 
 FILE_NAME = "scheduler.json"
@@ -39,7 +40,7 @@ def identity(hostname: str) -> dict:
 
 def write_phase(log_dir: str, hostname: str, state: str, promised: datetime | None) -> None:
     """Record a phase before or after the loop runs: `starting` (the probe) or `stopped`."""
-    now = datetime.now().astimezone()
+    now = SYSTEM.now().astimezone()
     document = {**identity(hostname), "state": state, "written_at": iso(now), "next_wake_at": iso(promised)}
     with contextlib.suppress(OSError):  # the loop reports an unwritable LOG_DIR once it runs
         write(path_in(log_dir), document)
