@@ -18,5 +18,4 @@ def command_name(word: str) -> str:
 
 def one_shot_worker(arguments: list[str]) -> str:
     """Given the container's arguments, return the worker a one-shot run starts, or ""."""
-    name = command_name(arguments[0]) if arguments else ""
-    return name if name in workers.NAMES else ""
+    return (workers.named(command_name(arguments[0])) or "") if arguments else ""

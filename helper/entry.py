@@ -1,9 +1,9 @@
 """The container's ENTRYPOINT (bin/entry).
 
 (no arguments)              validate the settings, probe the repository, run the scheduler
-backup|forget|prune|check|unlock [options]
-                            one worker run under the run lock; exit with its code
-                            (`/bin/forget` works too). No scheduler, probe or init.
+JOB [options]               one run of a job (backup, forget, prune, check, unlock, restore,
+                            ...; `/bin/forget` works too); exit with its code. No
+                            scheduler, probe or init.
 config-check [--json]       validate every setting; exit 0, or 2 on errors
 cron-list [--json]          TZ, now, and each job's schedule with its next 5 fire times
 healthcheck                 is the scheduler alive, with a recent heartbeat?
@@ -50,7 +50,7 @@ def main(argv: list[str]) -> int:
         )
         return EXIT_OK
     name = command_name(argv[0])
-    if name in workers.NAMES:
+    if workers.named(name):
         return run_worker(name, argv[1:])
     if name in DIAGNOSTICS:
         return cli.COMMANDS[name](argv[1:])

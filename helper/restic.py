@@ -12,8 +12,10 @@ import os
 import shlex
 import signal
 import subprocess
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from helper import output, procfs, restic_output
 from helper.clock import SYSTEM
@@ -38,6 +40,8 @@ logger = logging.getLogger(__name__)
 TRANSPORTS = frozenset({"ssh", "sshpass", "rclone"})
 # restic prints dozens of progress messages a second when stdout is no terminal.
 QUIET_PROGRESS = {"RESTIC_PROGRESS_FPS": "0.0167"}
+# A worker that shows progress (restore) reads about one message a second.
+STATUS_PROGRESS = {"RESTIC_PROGRESS_FPS": "1"}
 
 # A timed-out restic gets this long to honour SIGINT before SIGKILL.
 TIMEOUT_KILL_AFTER_SECONDS = 10
@@ -92,23 +96,51 @@ class Restic:
         """The same runner, logging below every sink (the listings a lock wait repeats)."""
         return Restic(self.binary, self.environment, self.stop, QUIET)
 
-    def run(self, *arguments: str, echo: bool = True, timeout_seconds: float = 0) -> Completed:
+    def run(
+        self,
+        *arguments: str,
+        echo: bool = True,
+        timeout_seconds: float = 0,
+        on_status: Callable[[dict], None] | None = None,
+        consume: Callable[[BinaryIO], None] | None = None,
+    ) -> Completed:
         """Run `restic <arguments>` to completion. Given echo=False, keep stdout out of the log.
-        Given timeout_seconds > 0, stop restic once that time has passed (exit 124)."""
+        Given timeout_seconds > 0, stop restic once that time has passed (exit 124). Given
+        on_status, hand it restic's --json progress messages, about one a second.
+
+        Given consume (`restic dump`), hand it restic's stdout whole as a binary stream, in a
+        thread; when it raises, restic is stopped and, once restic has exited, the error is
+        raised here (unless a stop signal explains it: then the run is interrupted)."""
+        collected = restic_output.Collected(self.level, echo and consume is None, on_status)
+        environment = {**self.environment, **STATUS_PROGRESS} if on_status else self.environment
+        return self._execute(arguments, collected, environment, consume, timeout_seconds)
+
+    def _execute(
+        self,
+        arguments: tuple[str, ...],
+        collected: restic_output.Collected,
+        environment: Mapping[str, str],
+        consume: Callable[[BinaryIO], None] | None,
+        timeout_seconds: float,
+    ) -> Completed:
         if self.stop.stopped():
             hint = "interrupted before restic started"
             return Completed(EXIT_INTERRUPTED, outcome_for(Status.INTERRUPTED, hint))
         # Quoted as a shell would need it: *_ARGS are split into shell words, so show the words.
         logger.log(self.level, "$ restic %s", shlex.join(arguments), extra=FILE_ONLY)
         try:
-            process = self._start(arguments)
+            process = self._start(arguments, environment)
         except OSError as error:
             hint = f"cannot start {self.binary}: {error.strerror}"
             outcome = Outcome(Status.FAILED, EXIT_CANNOT_START, hint)
             return Completed(EXIT_CANNOT_START, outcome, stderr=str(error))
+        consumer = Consumer(process, consume) if consume else None
         # Registered from the start: a stop that came just before reaches restic at once.
         with self.stop.registered(process.pid, interrupt_group):
-            exit_code, collected, timed_out = self._follow(process, echo, timeout_seconds)
+            exit_code, timed_out = self._follow(process, collected, consumer, timeout_seconds)
+        failure = consumer.finish() if consumer is not None else None
+        if failure is not None and not self.stop.stopped():
+            raise failure  # a stop explains a broken stream; anything else is the worker's to report
         outcome = classify(exit_code, collected.stderr.text(), self.stop.stopped())
         if timed_out and not self.stop.stopped():
             exit_code = EXIT_TIMED_OUT
@@ -118,15 +150,17 @@ class Restic:
         return Completed(exit_code, outcome, tuple(collected.messages), stdout, stderr)
 
     def _follow(
-        self, process: subprocess.Popen, echo: bool, timeout_seconds: float
-    ) -> tuple[int, restic_output.Collected, bool]:
-        """Read restic's output into the log until it exits; return its exit code, what was
-        kept of its output, and whether the timeout stopped it."""
-        collected = restic_output.Collected(self.level, echo)
-        readers = [
-            LineReader(process.stdout, collected.on_stdout),
-            LineReader(process.stderr, collected.on_stderr),
-        ]
+        self,
+        process: subprocess.Popen,
+        collected: restic_output.Collected,
+        consumer: "Consumer | None",
+        timeout_seconds: float,
+    ) -> tuple[int, bool]:
+        """Read restic's output into the log until it exits; return its exit code and whether
+        the timeout stopped it."""
+        readers = [LineReader(process.stderr, collected.on_stderr)]
+        if consumer is None:
+            readers.append(LineReader(process.stdout, collected.on_stdout))
         timed_out: list[bool] = []
 
         def interrupt() -> None:  # SIGINT first, so restic removes its lock
@@ -144,15 +178,42 @@ class Restic:
             exit_code = output.wait(process, timers)
         if left_open:
             logger.warning("a process left by %s holds restic's output open; not waiting for it", self.binary)
-        return exit_code, collected, bool(timed_out)
+        return exit_code, bool(timed_out)
 
-    def _start(self, arguments: tuple[str, ...]) -> subprocess.Popen:
-        process = subprocess.Popen(
+    def _start(self, arguments: tuple[str, ...], environment: Mapping[str, str]) -> subprocess.Popen:
+        return subprocess.Popen(
             [self.binary, *arguments],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            env=self.environment,
+            env=environment,
             start_new_session=True,
         )
-        return process
+
+
+class Consumer:
+    """restic's stdout read whole by a worker's function in a thread (`restic dump` is binary).
+    Whatever the function leaves unread is drained, so restic never dies of a closed pipe with
+    its lock left behind; when the function fails, restic is stopped first."""
+
+    def __init__(self, process: subprocess.Popen, consume: Callable[[BinaryIO], None]) -> None:
+        self.process, self.consume = process, consume
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._read, name="restic-stdout", daemon=True)
+        self.thread.start()
+
+    def _read(self) -> None:
+        stream = self.process.stdout
+        try:
+            self.consume(stream)
+        except BaseException as error:  # noqa: BLE001 - raised again in the caller's thread
+            self.error = error
+            interrupt_group(self.process.pid)
+        while stream.read(output.CHUNK_BYTES):
+            pass
+
+    def finish(self) -> BaseException | None:
+        """Wait for the reader; return what the worker's function raised, if anything."""
+        self.thread.join()
+        self.process.stdout.close()
+        return self.error

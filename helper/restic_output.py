@@ -4,6 +4,7 @@ bounded part of it is kept for the workers (restic can print millions of lines).
 import json
 import logging
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from helper.logs import FILE_ONLY
@@ -62,10 +63,12 @@ class TextTail:
 @dataclass
 class Collected:
     """What is kept of one restic call's output, fed line by line as restic prints it; every
-    line goes to the log at `level` as it comes (stdout only given `echo`)."""
+    line goes to the log at `level` as it comes (stdout only given `echo`). Progress messages
+    are dropped, or handed to `on_status` when a worker shows progress."""
 
     level: int
     echo: bool
+    on_status: Callable[[dict], None] | None = None
     messages: list = field(default_factory=list)
     stdout: TextTail = field(init=False)
     stderr: TextTail = field(default_factory=lambda: TextTail(STDERR_KEPT_BYTES))
@@ -85,6 +88,8 @@ class Collected:
     def on_stdout(self, line: str) -> None:
         """JSON messages are kept, other lines logged (given echo) and kept as text."""
         if line.startswith(PROGRESS_TYPES, 1):
+            if self.on_status is not None and isinstance(status := parse_json_line(line), dict):
+                self.on_status(status)
             return
         parsed = parse_json_line(line)
         if isinstance(parsed, dict):

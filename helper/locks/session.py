@@ -13,6 +13,7 @@ import dataclasses
 import functools
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 from helper.clock import SYSTEM, Clock
 from helper.locks import clearance, waiting
@@ -73,17 +74,18 @@ class RepositoryLocks:
     def _inspect_again(self) -> Inspection | None:
         return self.inspect()[0]
 
-    def run(self, *arguments: str) -> Completed:
-        """Run restic; while another process holds the lock, wait and retry within the budget."""
+    def run(self, *arguments: str, **options: Any) -> Completed:
+        """Run restic (with Restic.run's options); while another process holds the lock, wait
+        and retry within the budget."""
         # A call that meets a lock counts as lock wait, from its start.
         began = self.budget.clock.monotonic()
-        completed = self.restic.run(*arguments)
+        completed = self.restic.run(*arguments, **options)
         if completed.outcome.status is not Status.LOCKED or not lock_management_enabled(self.settings):
             return completed
         self.budget.start(began)
         self.watch.since = self.clock.monotonic()
         try:
-            completed, blocker = self._retry(arguments, completed)
+            completed, blocker = self._retry(arguments, options, completed)
         finally:
             self.budget.stop()
         if completed.outcome.status is not Status.LOCKED:
@@ -105,14 +107,16 @@ class RepositoryLocks:
             self.clock,
         )
 
-    def _retry(self, arguments: tuple[str, ...], completed: Completed) -> tuple[Completed, Blocker | None]:
+    def _retry(
+        self, arguments: tuple[str, ...], options: dict, completed: Completed
+    ) -> tuple[Completed, Blocker | None]:
         blocker = None
         announced: set[str] = set()
         while completed.outcome.status is Status.LOCKED and not self.restic.stop.stopped():
             blocker = blocker_from(completed) or blocker
             if self.settings.lock_force_inactive and self._clear_for_retry():
                 logger.info("🔁 retrying after removing stale locks")
-                completed = self._attempt(arguments)
+                completed = self._attempt(arguments, options)
                 continue
             if self.budget.remaining() <= 0:
                 break
@@ -123,7 +127,7 @@ class RepositoryLocks:
             if wake is waiting.Wake.BUDGET:
                 break
             if wake is not waiting.Wake.PROVABLE:
-                completed = self._attempt(arguments)
+                completed = self._attempt(arguments, options)
         return completed, blocker
 
     def _clear_for_retry(self) -> bool:
@@ -157,12 +161,12 @@ class RepositoryLocks:
             )
         return wake
 
-    def _attempt(self, arguments: tuple[str, ...]) -> Completed:
+    def _attempt(self, arguments: tuple[str, ...], options: dict) -> Completed:
         """Run the call again; the budget's clock stops while it runs, and counts it after all
         when it met a lock once more."""
         self.budget.stop()
         began = self.budget.clock.monotonic()
-        completed = self.restic.run(*arguments)
+        completed = self.restic.run(*arguments, **options)
         if completed.outcome.status is Status.LOCKED:
             self.budget.start(began)
         return completed

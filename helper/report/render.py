@@ -4,7 +4,7 @@ from pathlib import Path
 
 from helper.outcome import Status
 from helper.result import RunResult
-from helper.settings.kinds import format_duration
+from helper.settings.kinds import format_bytes, format_duration
 
 BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 SUBJECT_TAGS = {
@@ -17,20 +17,12 @@ SUBJECT_TAGS = {
 }
 
 
-def human_bytes(count: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if count < 1024 or unit == "TiB":
-            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
-        count /= 1024
-    return ""
-
-
 def details(result: RunResult) -> str:
     extras = result.extras
     if result.job == "backup" and extras.get("snapshot_id"):
         added = extras.get("bytes_added")
         amount = (
-            f"{human_bytes(added)} new" if added is not None else (f"{extras.get('files_new')} new files")
+            f"{format_bytes(added)} new" if added is not None else (f"{extras.get('files_new')} new files")
         )
         return f"{amount} (snap {str(extras['snapshot_id'])[:8]})"
     if result.status in (Status.SKIPPED, Status.LOCKED) and result.error:

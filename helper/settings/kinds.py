@@ -98,6 +98,15 @@ def format_duration(seconds: float) -> str:
     return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
 
 
+def format_bytes(count: float) -> str:
+    """Given a byte count, return it as 512 B, 3.4 MiB or 1.2 GiB."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if count < 1024 or unit == "TiB":
+            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
+        count /= 1024
+    return ""
+
+
 def parse_arguments(raw: str) -> tuple[str, ...]:
     """Split like a POSIX shell splits words, so quoted values may hold spaces."""
     try:

@@ -2,6 +2,7 @@
 helper/workers/<name>.py, which declares what it is and does it:
 
     NAME            the command and job name: /bin/<NAME>, last-<NAME>.json, restic_<NAME>.prom
+                    (a name with "-" lives in a module with "_": restore-test in restore_test.py)
     SUMMARY         one line for --help
     TAKES_RUN_LOCK  whether a run holds the local run lock
     AUTO_UNLOCK     whether RESTIC_AUTO_UNLOCK may clear stale locks after a failed run
@@ -9,6 +10,8 @@ helper/workers/<name>.py, which declares what it is and does it:
                     with CRON_DEFAULT and CRON_HELP, its row in the environment reference
     FIELDS          its extra fields in last-<NAME>.json (null when a run stopped before it)
     GAUGES          the FIELDS that become gauges in the .prom file (never ids or tags)
+    SETTINGS        optional: the job's own variables (RESTORE_TEST_MIN_FILES), rows of the
+                    settings table like any other
     requirements(settings) -> list[str]
                     what it lacks before restic can do its work, one message per problem
     add_arguments(parser), run(context) -> WorkerReport
@@ -29,11 +32,19 @@ from helper.settings import Setting, Settings, kinds
 NAMES = ("backup", "forget", "prune", "check", "unlock")
 
 
+def named(word: str) -> str | None:
+    """The job a command word names, spelt with "-" or "_" (`restore-test`, `restore_test`),
+    or None."""
+    wanted = word.replace("-", "_")
+    return next((name for name in NAMES if name.replace("-", "_") == wanted), None)
+
+
 def load(name: str) -> ModuleType:
-    """Return the module of a job from NAMES."""
-    if name not in NAMES:
+    """Return the module of a job from NAMES, by either spelling of its name."""
+    found = named(name)
+    if found is None:
         raise KeyError(name)
-    return importlib.import_module(f"helper.workers.{name}")
+    return importlib.import_module(f"helper.workers.{found.replace('-', '_')}")
 
 
 def all_jobs() -> tuple[ModuleType, ...]:
@@ -46,17 +57,19 @@ def scheduled() -> tuple[ModuleType, ...]:
     return tuple(job for job in all_jobs() if job.CRON_VARIABLE)
 
 
-def cron_settings() -> tuple[Setting, ...]:
-    """Each scheduled job's `*_CRON` variable as a row of the settings table."""
-    return tuple(
+def job_settings() -> tuple[Setting, ...]:
+    """Each scheduled job's `*_CRON` variable, then every job's own SETTINGS, as rows of the
+    settings table."""
+    schedules = tuple(
         Setting(job.CRON_VARIABLE, kinds.CRON, job.CRON_DEFAULT, job.CRON_HELP, "Schedules")
         for job in scheduled()
     )
+    return schedules + tuple(row for job in all_jobs() for row in getattr(job, "SETTINGS", ()))
 
 
 def settings_table() -> tuple[Setting, ...]:
-    """Every variable the helper reads: the settings table plus the jobs' schedules."""
-    return settings.extended(cron_settings())
+    """Every variable the helper reads: the settings table plus the jobs' own."""
+    return settings.extended(job_settings())
 
 
 def load_settings(environment: Mapping[str, str] | None = None) -> tuple[Settings, tuple[str, ...]]:

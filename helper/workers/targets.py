@@ -1,0 +1,62 @@
+"""Where an operator's command may write restored files (restore, restore-test,
+snapshot-export, mount-snapshot), checked before the first byte is written."""
+
+import os
+import shutil
+from pathlib import Path
+
+from helper.settings import Settings
+from helper.settings.kinds import format_bytes
+
+
+def local_repository(repository: str) -> Path | None:
+    """The directory of a local repository (`/srv/repo`, `local:/srv/repo`), or None for a
+    remote one (`rest:`, `s3:`, `sftp:`, `rclone:` ...)."""
+    path = repository.removeprefix("local:")
+    return Path(path) if path.startswith("/") else None
+
+
+def overlaps(one: Path, other: Path) -> bool:
+    """Whether one of the two directories is, or holds, the other."""
+    return one == other or one in other.parents or other in one.parents
+
+
+def refusal(option: str, target: Path, settings: Settings, force: bool) -> str | None:
+    """Why `target` must not receive a restore, naming the option that chose it; None when it
+    may. The root, BACKUP_ROOT_DIR and the local repository (or anything inside or above them)
+    are refused even with --force; a non-empty directory only without it."""
+    resolved = Path(os.path.realpath(target))
+    if resolved == Path("/"):
+        return f"{option} {target}: refusing to restore into the root directory"
+    guarded = [("BACKUP_ROOT_DIR", settings.backup_root_dir)]
+    guarded.append(("RESTIC_REPOSITORY", local_repository(settings.restic_repository)))
+    for name, directory in guarded:
+        if directory and overlaps(resolved, Path(os.path.realpath(directory))):
+            return (
+                f"{option} {target}: inside or above {name} ({directory}); restore elsewhere "
+                "and move the files, so the live data or the repository is never overwritten"
+            )
+    if resolved.exists() and not resolved.is_dir():
+        return f"{option} {target}: exists and is not a directory"
+    if not force and resolved.is_dir() and any(resolved.iterdir()):
+        return f"{option} {target}: the directory is not empty; pass --force to restore into it anyway"
+    return None
+
+
+def free_bytes(target: Path) -> int:
+    """The bytes free on the filesystem that holds `target`, or would once it is created."""
+    existing = Path(os.path.realpath(target))
+    while not existing.exists():
+        existing = existing.parent
+    return shutil.disk_usage(existing).free
+
+
+def space_refusal(option: str, target: Path, needed: int) -> str | None:
+    """Why `needed` bytes will not fit under `target`, or None when they will."""
+    free = free_bytes(target)
+    if needed <= free:
+        return None
+    return (
+        f"{option} {target}: the snapshot needs {format_bytes(needed)}, but only "
+        f"{format_bytes(free)} is free there"
+    )
