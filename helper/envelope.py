@@ -200,7 +200,9 @@ def make_result(
 ) -> RunResult:
     outcome, masker = report.outcome, settings.masker
     symbol = {Status.OK: "✅", Status.WARNING: "⚠️", Status.SKIPPED: "⏭"}.get(outcome.status, "❌")
-    logger.info(f"{symbol} {job} finished: {outcome.status} (exit {outcome.exit_code})")
+    # A failed run says why on its last line, which is often the only one an operator reads.
+    reason = f": {report.error}" if report.error and outcome.exit_code else ""
+    logger.info(f"{symbol} {job} finished: {outcome.status} (exit {outcome.exit_code}){reason}")
     return RunResult(
         job=job,
         hostname=masker.mask(settings.hostname),

@@ -4,10 +4,12 @@ one real snapshot before anything is written, so the audit names the snapshot an
 """
 
 import argparse
+import sys
 from dataclasses import dataclass
 
 from helper.outcome import EXIT_CONFIG_ERROR, EXIT_FAILED, Outcome, Status
 from helper.settings import Settings
+from helper.workers import terminal
 from helper.workers.context import RunContext, WorkerReport, report_from
 
 LATEST = "latest"
@@ -120,6 +122,26 @@ def resolve(context: RunContext, chosen: Selection) -> tuple[Snapshot | None, Wo
         return None, WorkerReport(Outcome(Status.FAILED, EXIT_CONFIG_ERROR, message), {}, message)
     message = f"no snapshot matches {chosen.describe()}; see /bin/restore --list, or pass --tag '' --host ''"
     return None, WorkerReport(Outcome(Status.FAILED, EXIT_FAILED, message), {}, message)
+
+
+def pick(context: RunContext, chosen: Selection) -> tuple[Snapshot | None, WorkerReport | None]:
+    """At a terminal, without --id: the operator picks one of the newest ten (Enter: the newest);
+    (None, None) when the operator cancels."""
+    found, failure = listed(context, chosen)
+    if failure is not None or not found:
+        return resolve(context, chosen) if failure is None else (None, failure)
+    for line in table(found[:10]):
+        sys.stdout.write(line + "\n")
+    while True:
+        answer = terminal.ask("snapshot number or id [1, q to cancel]: ")
+        if answer is None or answer.lower() == "q":
+            return None, None
+        if not answer or (answer.isdigit() and 1 <= int(answer) <= min(10, len(found))):
+            return found[int(answer or 1) - 1], None
+        matching = [snapshot for snapshot in found if snapshot.id.startswith(answer)]
+        if len(matching) == 1:
+            return matching[0], None
+        sys.stdout.write(f"no single listed snapshot is {answer!r}\n")
 
 
 def table(snapshots: list[Snapshot]) -> list[str]:

@@ -37,9 +37,9 @@ def describe(status: dict) -> str:
     done, total = status.get("bytes_restored", 0), status.get("total_bytes", 0)
     percent = 100 * float(status.get("percent_done", done / total if total else 0))
     line = f"{percent:5.1f}%  {format_bytes(done)} of {format_bytes(total)}"
-    files, total_files = status.get("files_restored"), status.get("total_files")
-    if files is not None and total_files:
-        line += f", {files} of {total_files} files"
+    # restic leaves out a count that is still zero
+    if total_files := status.get("total_files"):
+        line += f", {status.get('files_restored', 0)} of {total_files} files"
     remaining = status.get("seconds_remaining")
     if remaining is None and 0 < percent < 100:
         remaining = status.get("seconds_elapsed", 0) * (100 - percent) / percent

@@ -36,8 +36,8 @@ def exec_text(container: str, *command: str) -> str | None:
     return completed.stdout if completed.returncode == 0 else None
 
 
-def test_compose_up_backs_up_within_about_a_minute_with_state_and_metrics_on_volumes(stack) -> None:
-    resources, project, started = stack
+def first_backup(project, started: float) -> str:
+    """Wait for the first scheduled backup to finish ok; return the service's container."""
     container = project.container(SERVICE)
     wait_until(
         lambda: '"status": "ok"' in (exec_text(container, "cat", "/var/log/last-backup.json") or ""),
@@ -45,6 +45,12 @@ def test_compose_up_backs_up_within_about_a_minute_with_state_and_metrics_on_vol
         f"the first scheduled backup to finish ok within {FIRST_BACKUP_SECONDS} s of `up`",
         interval=1,
     )
+    return container
+
+
+def test_compose_up_backs_up_within_about_a_minute_with_state_and_metrics_on_volumes(stack) -> None:
+    resources, project, started = stack
+    container = first_backup(project, started)
 
     state = resources.read_json(project.volume("logs"), "last-backup.json")
     assert state["job"] == "backup"
@@ -66,6 +72,18 @@ def test_compose_up_backs_up_within_about_a_minute_with_state_and_metrics_on_vol
     assert json.loads(exec_text(container, "cat", "/var/log/last-forget.json"))["status"] == "ok"
     schedules = docker("exec", container, "/bin/entry", "cron-list").stdout
     assert "* * * * *" in schedules
+
+
+def test_restore_by_docker_exec_brings_back_what_the_schedule_saved(stack) -> None:
+    _, project, started = stack
+    container = first_backup(project, started)
+
+    restore = docker("exec", container, "/bin/restore", "--target", "/tmp/restored", "--yes", check=False)
+
+    assert restore.returncode == 0, restore.stdout + restore.stderr
+    state = json.loads(exec_text(container, "cat", "/var/log/last-restore.json"))
+    assert state["status"] == "ok" and state["host_filter"] == "restic-helper-example"
+    assert docker("exec", container, "diff", "-r", "/data", "/tmp/restored/data", check=False).returncode == 0
 
 
 def test_unlock_dry_run_in_the_running_container_lists_locks_and_writes_its_state(stack) -> None:
