@@ -1,7 +1,7 @@
 """/bin/restore: restore a snapshot into a target directory, with the checks an operator wants
 before the first byte is written.
 
-The snapshot is resolved first (the audit names it, not "latest"); the target is refused when
+"latest" is resolved first (the audit names the snapshot); the target is refused when
 it is the root, inside or above BACKUP_ROOT_DIR or a local repository, or not empty without
 --force. On a terminal, an operator without --id picks a snapshot from a numbered list and
 confirms; without one, a real restore needs --yes. A stop signal ends restic; the audit then
@@ -168,13 +168,16 @@ def change_owner(root: Path, owner: tuple[int, int]) -> None:
 
 def restore(context: RunContext, snapshot: Snapshot, target: Path, extras: dict) -> WorkerReport:
     options = context.options
-    logger.info(f"♻️ restoring {snapshot.short_id} ({snapshot.time[:19]}, {snapshot.hostname}) into {target}")
+    known = f" ({snapshot.time[:19]}, {snapshot.hostname})" if snapshot.time else ""
+    logger.info(f"♻️ restoring {snapshot.short_id}{known} into {target}")
     progress = terminal.Progress("restore", sys.stderr.isatty())
     try:
         completed = context.locks.run(*build_command(snapshot, target, options), on_status=progress)
     finally:
         progress.finish()
     extras.update(summarise(completed, progress))
+    if unknown := snapshots.unknown_to_restic(completed, snapshot.id):
+        return WorkerReport(unknown.outcome, extras, unknown.error)
     if completed.exit_code != 0:
         return report_from(completed, extras)
     logger.info(
@@ -188,6 +191,18 @@ def restore(context: RunContext, snapshot: Snapshot, target: Path, extras: dict)
     if options.owner and not options.dry_run:
         change_owner(target, options.owner)
     return report_from(completed, extras)
+
+
+def choose(
+    context: RunContext, chosen: snapshots.Selection, asks: bool
+) -> tuple[Snapshot | None, WorkerReport | None]:
+    """The snapshot to restore: picked at the terminal, resolved when it is "latest" (so the
+    audit names it), or an --id as given, which restic checks itself."""
+    if asks and chosen.snapshot == snapshots.LATEST:
+        return snapshots.pick(context, chosen)
+    if chosen.snapshot == snapshots.LATEST:
+        return snapshots.resolve(context, chosen)
+    return snapshots.given(chosen.snapshot), None
 
 
 def run(context: RunContext) -> WorkerReport:
@@ -214,15 +229,12 @@ def run(context: RunContext) -> WorkerReport:
     if refusal := targets.refusal("--target", target, settings, options.force or options.dry_run):
         return config_error(refusal, extras)
     asks = on_terminal and not options.yes
-    if asks and chosen.snapshot == snapshots.LATEST:
-        snapshot, failure = snapshots.pick(context, chosen)
-    else:
-        snapshot, failure = snapshots.resolve(context, chosen)
+    snapshot, failure = choose(context, chosen, asks)
     if failure is not None:
         return WorkerReport(failure.outcome, {**extras, **failure.extras}, failure.error)
     if snapshot is None:
         return cancelled(extras)
-    extras.update(snapshot=snapshot.id, snapshot_time=snapshot.time)
+    extras.update(snapshot=snapshot.id, snapshot_time=snapshot.time or None)
     question = f"restore {snapshot.short_id} into {target}{' (dry run)' if options.dry_run else ''}? [y/N]"
     if asks and not terminal.confirmed(question):
         return cancelled(extras)

@@ -8,6 +8,7 @@ import sys
 from dataclasses import dataclass
 
 from helper.outcome import EXIT_CONFIG_ERROR, EXIT_FAILED, Outcome, Status
+from helper.restic import Completed
 from helper.settings import Settings
 from helper.workers import terminal
 from helper.workers.context import RunContext, WorkerReport, report_from
@@ -105,6 +106,24 @@ def listed(context: RunContext, chosen: Selection) -> tuple[list[Snapshot], Work
     return sorted(snapshots, key=lambda snapshot: snapshot.time, reverse=True), None
 
 
+def given(reference: str) -> Snapshot:
+    """A snapshot named by the operator's --id and not looked up: restic checks it as it
+    restores, which saves opening the repository (and deriving its key) once more."""
+    return Snapshot(id=reference, time="", hostname="", tags=(), paths=())
+
+
+def no_such_id(reference: str) -> WorkerReport:
+    message = f"--id {reference}: no snapshot has this id (or the prefix is ambiguous)"
+    return WorkerReport(Outcome(Status.FAILED, EXIT_CONFIG_ERROR, message), {}, message)
+
+
+def unknown_to_restic(completed: Completed, reference: str) -> WorkerReport | None:
+    """The report of a restic call that found no single snapshot for an --id it was given
+    (bad input, exit 2), or None."""
+    unknown = "no matching ID found" in completed.stderr or "multiple IDs with prefix" in completed.stderr
+    return no_such_id(reference) if completed.exit_code == EXIT_FAILED and unknown else None
+
+
 def resolve(context: RunContext, chosen: Selection) -> tuple[Snapshot | None, WorkerReport | None]:
     """The one snapshot the selection means, or the report of why there is none: an unknown
     --id is bad input (exit 2); no snapshot matching the filters is a failure (exit 1)."""
@@ -118,8 +137,7 @@ def resolve(context: RunContext, chosen: Selection) -> tuple[Snapshot | None, Wo
     if found:
         return found[-1], None
     if chosen.snapshot != LATEST:
-        message = f"--id {chosen.snapshot}: no snapshot has this id"
-        return None, WorkerReport(Outcome(Status.FAILED, EXIT_CONFIG_ERROR, message), {}, message)
+        return None, no_such_id(chosen.snapshot)
     message = f"no snapshot matches {chosen.describe()}; see /bin/restore --list, or pass --tag '' --host ''"
     return None, WorkerReport(Outcome(Status.FAILED, EXIT_FAILED, message), {}, message)
 
