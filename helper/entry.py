@@ -7,6 +7,7 @@ JOB [options]               one run of a job (backup, forget, prune, check, unlo
 config-check [--json]       validate every setting; exit 0, or 2 on errors
 cron-list [--json]          TZ, now, and each job's schedule with its next 5 fire times
 healthcheck                 is the scheduler alive, with a recent heartbeat?
+tail -fn0 /var/log/cron.log the shell image's command: runs the scheduler, as no arguments do
 anything else               exec'd as given (sh, restic snapshots, ...)
 """
 
@@ -40,8 +41,28 @@ def exec_command(argv: list[str]) -> int:
     return EXIT_CANNOT_START
 
 
+# The shell image's compose files keep its container alive with `command: tail -fn0
+# /var/log/cron.log` while crond runs the jobs. Here that command means: run the scheduler.
+TAIL_FOLLOW_OPTIONS = frozenset({"-f", "-F", "-fn0", "-Fn0", "-n0", "-n", "0", "--follow", "--retry", "-q"})
+
+
+def is_cron_log_tail(argv: list[str]) -> bool:
+    """Whether the container's command is the shell image's `tail -f… /var/log/cron.log`."""
+    if len(argv) < 2 or argv[0] not in ("tail", "/usr/bin/tail", "/bin/tail"):
+        return False
+    *options, path = argv[1:]
+    return path.endswith("/cron.log") and bool(options) and set(options) <= TAIL_FOLLOW_OPTIONS
+
+
 def main(argv: list[str]) -> int:
     """Given the container's arguments, run the scheduler, one worker, a diagnostic or a command."""
+    if argv and is_cron_log_tail(argv):
+        sys.stdout.write(
+            f"entry: `{' '.join(argv)}` kept the shell image's container running beside crond; "
+            "starting the scheduler instead (its lines also go to LOG_DIR/cron.log)\n"
+        )
+        sys.stdout.flush()
+        argv = []
     if not argv:
         return cli.COMMANDS["scheduler"]([])
     if argv[0] in ("-h", "--help", "help"):

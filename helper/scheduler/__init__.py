@@ -11,6 +11,7 @@ import os
 import signal
 import sys
 from datetime import timedelta
+from pathlib import Path
 
 from helper.clock import SYSTEM
 from helper.outcome import EXIT_CONFIG_ERROR
@@ -42,6 +43,7 @@ def main(argv: list[str]) -> int:
     from helper.scheduler import config, loop
     from helper.scheduler.console import Console
     from helper.scheduler.signals import SignalPipe
+    from helper.workers.rotate_log import CRON_LOG
 
     parser = argparse.ArgumentParser(
         prog="scheduler",
@@ -56,7 +58,7 @@ def main(argv: list[str]) -> int:
         report_problems(plan.problems)
         return EXIT_CONFIG_ERROR
     settings_module.apply_time_zone(plan.settings)
-    console = Console(plan.settings.masker)
+    console = Console(plan.settings.masker, cron_log=Path(plan.settings.log_dir) / CRON_LOG)
     for warning in plan.warnings:
         console.line("scheduler", f"⚠️ {warning}")
     signals = SignalPipe()

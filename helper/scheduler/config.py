@@ -29,7 +29,6 @@ SCHEDULED_CONSEQUENCES = {
 REMOVED_VARIABLES = {
     "REPLICATE_CRON": "there is no replicate job; run rclone in a container of its own",
     "SYNC_CRON": "there is no replicate (sync) job; run rclone in a container of its own",
-    "ROTATE_LOG_CRON": "there is no cron.log to rotate; the scheduler logs to stdout (docker logs)",
     "NFS_TARGET": "nothing is mounted; mount the share as a volume on the repository path instead",
 }
 
@@ -142,7 +141,10 @@ def schedule_warnings(schedules: list[Schedule], zone: ZoneInfo, lock_wait: floa
         for schedule in schedules
         if not times[schedule]
     ]
-    firing = [schedule for schedule in schedules if times[schedule]]
+    # Only jobs that take the run lock can skip each other.
+    firing = [
+        schedule for schedule in schedules if times[schedule] and workers.load(schedule.job).TAKES_RUN_LOCK
+    ]
     for index, first in enumerate(firing):
         for second in firing[index + 1 :]:
             common = first_common_fire(times, zone, (first, second)) if lock_wait <= 0 else None

@@ -32,6 +32,7 @@ def test_scheduled_jobs_and_their_variables():
         ("forget", "FORGET_CRON"),
         ("prune", "PRUNE_CRON"),
         ("check", "CHECK_CRON"),
+        ("rotate_log", "ROTATE_LOG_CRON"),
     ]
     names = [setting.name for setting in workers.settings_table()]
     assert len(names) == len(set(names)), "a *_CRON variable clashes with a setting"
@@ -41,6 +42,7 @@ def test_scheduled_jobs_and_their_variables():
         "FORGET_CRON",
         "PRUNE_CRON",
         "CHECK_CRON",
+        "ROTATE_LOG_CRON",
     ]
 
 

@@ -19,7 +19,12 @@ from tests.support.hosts import start_as_host
 
 ROOT = Path(__file__).resolve().parents[2]
 # Second-resolution schedules without a probe unless a test asks for one.
-QUICK = {"RESTIC_CHECK_REPOSITORY_STATUS": "OFF", "BACKUP_CRON": "", "STOP_GRACE_SECONDS": "20"}
+QUICK = {
+    "RESTIC_CHECK_REPOSITORY_STATUS": "OFF",
+    "BACKUP_CRON": "",
+    "ROTATE_LOG_CRON": "",
+    "STOP_GRACE_SECONDS": "20",
+}
 
 
 class Running:

@@ -15,6 +15,7 @@ is never touched.
 """
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -57,7 +58,7 @@ def run(context: RunContext) -> WorkerReport:
     newest = found[-1]["id"][:8] if found else None
     return report_from(completed, {"snapshots": len(found), "newest": newest})
 '''
-REGISTRY_LINE = 'NAMES = ("backup", "forget", "prune", "check", "unlock")\n'
+REGISTRY_LINE = re.compile(r"^NAMES = \((.*)\)$", re.M)
 
 
 def tree_with_census(root: Path) -> Path:
@@ -68,8 +69,9 @@ def tree_with_census(root: Path) -> Path:
     (root / "helper" / "workers" / "census.py").write_text(JOB)
     registry = root / "helper" / "workers" / "__init__.py"
     text = registry.read_text()
-    assert text.count(REGISTRY_LINE) == 1, "the registry line moved: update this test"
-    registry.write_text(text.replace(REGISTRY_LINE, REGISTRY_LINE.replace('")', '", "census")')))
+    text, found = REGISTRY_LINE.subn(r'NAMES = (\1, "census")', text)
+    assert found == 1, "the registry line moved: update this test"
+    registry.write_text(text)
     return root
 
 
