@@ -28,10 +28,12 @@ SUMMARY_FIELDS = {
     "dirs_unmodified": "dirs_unmodified",
     "bytes_added": "data_added",
     "bytes_added_packed": "data_added_packed",
+    # The shell image's name for the same figure ("… added (1.2 MiB stored)"), as text there.
+    "bytes_stored": "data_added_packed",
     "files_processed": "total_files_processed",
     "bytes_processed": "total_bytes_processed",
 }
-FIELDS = (*SUMMARY_FIELDS, "forget_exit_code")
+FIELDS = ("backup_root_dir", "restic_tag", *SUMMARY_FIELDS, "forget_exit_code")
 GAUGES = ("files_new", "files_changed", "files_unmodified", "bytes_added", "forget_exit_code")
 
 NO_TAG = "RESTIC_TAG is empty: every backup needs a tag"
@@ -84,14 +86,19 @@ def inline_forget(context: RunContext) -> int | None:
 
 def run(context: RunContext) -> WorkerReport:
     settings = context.settings
+    # The shell image's fields: what this backup was configured to save, and under which tag.
+    configured = {
+        "backup_root_dir": settings.backup_root_dir or None,
+        "restic_tag": settings.restic_tag or None,
+    }
     if problems := requirements(settings):
         for problem in problems:
             logger.error(problem)
-        return config_error("; ".join(problems))
+        return config_error("; ".join(problems), configured)
     completed = context.locks.run(
         *build_command(settings.restic_job_args, settings.restic_tag, settings.backup_root_dir)
     )
-    extras = summarise(completed)
+    extras = {**configured, **summarise(completed)}
     if completed.outcome.status in (Status.OK, Status.WARNING) and extras["snapshot_id"]:
         logger.info(
             f"✅ snapshot {extras['snapshot_id'][:8]} saved: {extras['files_new']} new, "

@@ -28,6 +28,9 @@ def test_backup_saves_a_tagged_snapshot_and_records_typed_fields(sandbox):
     assert document["files_new"] == 2 and isinstance(document["files_new"], int)
     assert document["files_changed"] == 0 and document["files_unmodified"] == 0
     assert isinstance(document["bytes_added"], int) and document["bytes_added"] > 4096
+    # the shell image's fields, typed
+    assert document["bytes_stored"] == document["bytes_added_packed"] > 0
+    assert (document["backup_root_dir"], document["restic_tag"]) == (str(sandbox.source), "automated")
     assert document["forget_exit_code"] is None
     assert isinstance(document["started_epoch"], int) and isinstance(document["duration_seconds"], float)
     assert document["started_at"].endswith("+00:00")
