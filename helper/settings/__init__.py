@@ -55,7 +55,7 @@ def first_meaningful_line(text: str) -> str:
 def read_raw(setting: Setting, environment: Mapping[str, str]) -> tuple[str | None, str | None]:
     """Given a setting, return (raw value or None when unset, problem or None)."""
     direct = environment.get(setting.name)
-    file_name = environment.get(setting.name + "_FILE", "")
+    file_name = environment.get(setting.name + "_FILE", "") if setting.file_twin else ""
     if not file_name:
         return direct, None
     if direct:

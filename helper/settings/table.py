@@ -27,6 +27,9 @@ class Setting:
     group: str
     secret: bool = False
     restic: str | None = None
+    # False when NAME_FILE is a setting of its own (the shell image's RESTORE_TEST_CANARY_FILE
+    # names a sha256sum file, not a file holding RESTORE_TEST_CANARY's value).
+    file_twin: bool = True
 
     @property
     def attribute(self) -> str:

@@ -11,14 +11,12 @@ says what was restored so far.
 import argparse
 import logging
 import os
-import sys
 from pathlib import Path
 
 from helper.outcome import Status, outcome_for
-from helper.restic import Completed
 from helper.settings import Settings
 from helper.settings.kinds import format_bytes
-from helper.workers import snapshots, targets, terminal
+from helper.workers import restoring, snapshots, targets, terminal
 from helper.workers.context import RunContext, WorkerReport, config_error, report_from
 from helper.workers.snapshots import Snapshot
 
@@ -138,23 +136,6 @@ def cancelled(extras: dict) -> WorkerReport:
     return WorkerReport(outcome_for(Status.INTERRUPTED, message), {**extras, "cancelled": True}, message)
 
 
-def build_command(snapshot: Snapshot, target: Path, options: argparse.Namespace) -> tuple[str, ...]:
-    words = ["restore", snapshot.id, "--target", str(target), "--json"]
-    words += [word for pattern in options.include for word in ("--include", pattern)]
-    words += [word for pattern in options.exclude for word in ("--exclude", pattern)]
-    words += ["--verify"] * options.verify + ["--dry-run"] * options.dry_run
-    return tuple(words)
-
-
-def summarise(completed: Completed, progress: terminal.Progress) -> dict:
-    """Counts from restic's summary, or from its last progress message when it was stopped."""
-    keys = ("files_restored", "bytes_restored", "total_files", "total_bytes")
-    summary = next((m for m in completed.messages if m.get("message_type") == "summary"), None)
-    if summary is not None:  # restic leaves out a count that is zero
-        return {key: summary.get(key, 0) for key in keys}
-    return {key: progress.last.get(key) for key in keys}
-
-
 def change_owner(root: Path, owner: tuple[int, int]) -> None:
     """chown -R, without following links; a failure is a warning, the files are back."""
     try:
@@ -170,12 +151,11 @@ def restore(context: RunContext, snapshot: Snapshot, target: Path, extras: dict)
     options = context.options
     known = f" ({snapshot.time[:19]}, {snapshot.hostname})" if snapshot.time else ""
     logger.info(f"♻️ restoring {snapshot.short_id}{known} into {target}")
-    progress = terminal.Progress("restore", sys.stderr.isatty())
-    try:
-        completed = context.locks.run(*build_command(snapshot, target, options), on_status=progress)
-    finally:
-        progress.finish()
-    extras.update(summarise(completed, progress))
+    request = restoring.Request(
+        snapshot.id, target, tuple(options.include), tuple(options.exclude), options.verify, options.dry_run
+    )
+    completed, counts = restoring.restore(context, request, "restore")
+    extras.update(counts)
     if unknown := snapshots.unknown_to_restic(completed, snapshot.id):
         return WorkerReport(unknown.outcome, extras, unknown.error)
     if completed.exit_code != 0:

@@ -32,6 +32,7 @@ def test_scheduled_jobs_and_their_variables():
         ("forget", "FORGET_CRON"),
         ("prune", "PRUNE_CRON"),
         ("check", "CHECK_CRON"),
+        ("restore-test", "RESTORE_TEST_CRON"),
         ("rotate_log", "ROTATE_LOG_CRON"),
     ]
     names = [setting.name for setting in workers.settings_table()]
@@ -42,6 +43,7 @@ def test_scheduled_jobs_and_their_variables():
         "FORGET_CRON",
         "PRUNE_CRON",
         "CHECK_CRON",
+        "RESTORE_TEST_CRON",
         "ROTATE_LOG_CRON",
     ]
 
