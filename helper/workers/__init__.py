@@ -29,7 +29,17 @@ from types import ModuleType
 from helper import settings
 from helper.settings import Setting, Settings, kinds
 
-NAMES = ("backup", "forget", "prune", "check", "unlock", "restore", "restore-test", "rotate_log")
+NAMES = (
+    "backup",
+    "forget",
+    "prune",
+    "check",
+    "unlock",
+    "restore",
+    "restore-test",
+    "forget-preview",
+    "rotate_log",
+)
 
 
 def named(word: str) -> str | None:

@@ -58,7 +58,7 @@ def run(context: RunContext) -> WorkerReport:
     newest = found[-1]["id"][:8] if found else None
     return report_from(completed, {"snapshots": len(found), "newest": newest})
 '''
-REGISTRY_LINE = re.compile(r"^NAMES = \((.*)\)$", re.M)
+REGISTRY_LINE = re.compile(r"^NAMES = \((.*?),?\s*\)$", re.M | re.S)
 
 
 def tree_with_census(root: Path) -> Path:
