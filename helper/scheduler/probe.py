@@ -20,13 +20,12 @@ from helper.outcome import (
 )
 from helper.scheduler.console import Console
 from helper.settings import Settings
+from helper.workers.init_repo import INIT_SECONDS, PROBE
 
 FIRST_RETRY_SECONDS = 1.0
 LONGEST_RETRY_SECONDS = 30.0
 # restic retries a failing backend for up to 15 minutes by itself; each call gets at least this.
 SHORTEST_CALL_SECONDS = 2.0
-# `restic init` writes a few files; a slow backend still deserves a minute.
-INIT_SECONDS = 60.0
 logger = logging.getLogger(__name__)
 STOPPED = "stopped during the start-up probe"
 RETRY = object()
@@ -49,7 +48,7 @@ def run(
     delay = FIRST_RETRY_SECONDS
     while True:
         budget = max(SHORTEST_CALL_SECONDS, deadline - clock())
-        completed = runner.run("--no-lock", "cat", "config", echo=False, timeout_seconds=budget)
+        completed = runner.run(*PROBE, echo=False, timeout_seconds=budget)
         outcome = answer(completed, runner, repository)
         if outcome is not RETRY:
             return outcome

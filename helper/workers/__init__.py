@@ -38,6 +38,7 @@ NAMES = (
     "restore",
     "restore-test",
     "forget-preview",
+    "init-repo",
     "rotate_log",
 )
 
