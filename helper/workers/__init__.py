@@ -39,6 +39,7 @@ NAMES = (
     "restore-test",
     "forget-preview",
     "init-repo",
+    "snapshot-export",
     "rotate_log",
 )
 

@@ -21,6 +21,26 @@ def overlaps(one: Path, other: Path) -> bool:
     return one == other or one in other.parents or other in one.parents
 
 
+def guarded_overlap(option: str, target: Path, settings: Settings, above: bool = True) -> str | None:
+    """Why `target` is too close to the live data or the repository, or None: inside
+    BACKUP_ROOT_DIR or a local repository, or (given `above`, for a directory that receives a
+    tree) a directory that holds one of them."""
+    resolved = Path(os.path.realpath(target))
+    guarded = [("BACKUP_ROOT_DIR", settings.backup_root_dir)]
+    guarded.append(("RESTIC_REPOSITORY", local_repository(settings.restic_repository)))
+    for name, directory in guarded:
+        if not directory:
+            continue
+        protected = Path(os.path.realpath(directory))
+        if overlaps(resolved, protected) if above else protected in (resolved, *resolved.parents):
+            where = "inside or above" if above else "inside"
+            return (
+                f"{option} {target}: {where} {name} ({directory}); write elsewhere and move "
+                "the files, so the live data or the repository is never overwritten"
+            )
+    return None
+
+
 def refusal(option: str, target: Path, settings: Settings, force: bool) -> str | None:
     """Why `target` must not receive a restore, naming the option that chose it; None when it
     may. The root, BACKUP_ROOT_DIR and the local repository (or anything inside or above them)
@@ -28,14 +48,8 @@ def refusal(option: str, target: Path, settings: Settings, force: bool) -> str |
     resolved = Path(os.path.realpath(target))
     if resolved == Path("/"):
         return f"{option} {target}: refusing to restore into the root directory"
-    guarded = [("BACKUP_ROOT_DIR", settings.backup_root_dir)]
-    guarded.append(("RESTIC_REPOSITORY", local_repository(settings.restic_repository)))
-    for name, directory in guarded:
-        if directory and overlaps(resolved, Path(os.path.realpath(directory))):
-            return (
-                f"{option} {target}: inside or above {name} ({directory}); restore elsewhere "
-                "and move the files, so the live data or the repository is never overwritten"
-            )
+    if clash := guarded_overlap(option, target, settings):
+        return clash
     if resolved.exists() and not resolved.is_dir():
         return f"{option} {target}: exists and is not a directory"
     if not force and resolved.is_dir() and any(resolved.iterdir()):
