@@ -20,9 +20,10 @@ RUN apt-get update \
         -o DPkg::Options::=--force-unsafe-io \
         python3 python3-croniter python3-jinja2 python3-requests \
         python3-prometheus-client python3-docker \
-        restic rclone ca-certificates tzdata openssh-client \
+        restic rclone ca-certificates tzdata openssh-client fuse3 procps \
  && rm -rf /var/lib/apt/lists/* /var/log/apt /var/log/dpkg.log \
  && mkdir -p /var/log /var/run/restic-helper /var/cache/restic /hooks /config /data /mnt/restic /metrics \
+        /fusemount /restore \
  && chgrp 0 /var/log /mnt/restic /metrics \
  && chmod g+rwX /var/log /mnt/restic /metrics \
  && chmod 1777 /var/run/restic-helper /var/cache/restic

@@ -40,6 +40,7 @@ NAMES = (
     "forget-preview",
     "init-repo",
     "snapshot-export",
+    "mount-snapshot",
     "rotate_log",
 )
 
