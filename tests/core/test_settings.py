@@ -68,6 +68,10 @@ FREE_TEXT = {
     "SMTP_USER",
     "SMTP_PASSWORD",
     "SENDMAIL_BIN",
+    # restore-test checks these when it runs, naming them: a target it may not write, a
+    # canary file it cannot read
+    "RESTORE_TEST_TARGET",
+    "RESTORE_TEST_CANARY_FILE",
 }
 # More wrong values, beyond one per kind.
 EXTRA_MALFORMED = [
@@ -240,7 +244,7 @@ def test_timeouts_take_one_second_or_more():
 
 def test_every_variable_has_a_file_twin(tmp_path):
     for setting in SETTINGS:
-        if setting.name == "RESTIC_REPOSITORY":
+        if setting.name == "RESTIC_REPOSITORY" or not setting.file_twin:
             continue
         value = well_formed_value(setting)
         secret_file = tmp_path / setting.name
@@ -249,6 +253,16 @@ def test_every_variable_has_a_file_twin(tmp_path):
         loaded, problems = load_settings(environment)
         assert problems == (), setting.name
         assert loaded.values[setting.attribute] == setting.kind.parse(value), setting.name
+
+
+def test_a_setting_named_like_a_file_twin_is_a_setting_of_its_own(tmp_path):
+    # The shell image's RESTORE_TEST_CANARY_FILE names a sha256sum file; it does not hold
+    # RESTORE_TEST_CANARY's value.
+    canaries = tmp_path / "canaries.sha256"
+    canaries.write_text("# not a canary word\n")
+    loaded, problems = load_settings({**BASE, "RESTORE_TEST_CANARY_FILE": str(canaries)})
+    assert problems == ()
+    assert (loaded.restore_test_canary, loaded.restore_test_canary_file) == ((), str(canaries))
 
 
 def test_file_twins_of_secrets_are_masked_and_not_handed_to_restic_twice(tmp_path):
@@ -367,7 +381,11 @@ def test_a_malformed_value_names_its_variable_and_exits_2(sandbox, name, value, 
 
 
 def test_unreadable_file_twins_and_missing_repository_are_reported_together(sandbox):
-    twins = {f"{setting.name}_FILE": str(sandbox.root / "missing" / setting.name) for setting in SETTINGS}
+    twins = {
+        f"{setting.name}_FILE": str(sandbox.root / "missing" / setting.name)
+        for setting in SETTINGS
+        if setting.file_twin
+    }
     del twins["RESTIC_PASSWORD_FILE"]
     completed = sandbox.helper("backup", RESTIC_REPOSITORY="", RESTIC_PASSWORD="", **twins)
     text = output(completed)
