@@ -32,10 +32,9 @@ def command(request: Request) -> tuple[str, ...]:
 
 def counts(completed: Completed, progress: terminal.Progress) -> dict:
     """Counts from restic's summary, or from its last progress message when it was stopped."""
-    summary = next((m for m in completed.messages if m.get("message_type") == "summary"), None)
-    if summary is not None:  # restic leaves out a count that is zero
-        return {key: summary.get(key, 0) for key in COUNTS}
-    return {key: progress.last.get(key) for key in COUNTS}
+    summary = next((m for m in completed.messages if m.get("message_type") == "summary"), progress.last)
+    # restic leaves out a count that is zero; no message at all leaves every count unknown
+    return {key: summary.get(key, 0) if summary else None for key in COUNTS}
 
 
 def restore(context: RunContext, request: Request, label: str) -> tuple[Completed, dict]:

@@ -170,9 +170,11 @@ def test_sigterm_stops_a_rest_restore_and_says_what_came_back(sandbox, tmp_path)
             "--yes",
             RESTIC_REPOSITORY=server.repository(repository.name),
         )
-        # restic fetches the packs in its own order: any file at all says it has begun
-        wait_until(lambda: any(path.is_file() for path in target.rglob("*")), message="the restore to begin")
-        time.sleep(2)  # restic reports its progress about once a second
+        # restic may write nothing until it has fetched a whole pack, so wait for restic to start
+        # and then for a few of its progress messages (about one a second), well within 16 s.
+        log = sandbox.log_dir / "restore-last.log"
+        wait_until(lambda: log.exists() and "$ restic restore" in log.read_text(), message="restic restore")
+        time.sleep(3)
         process.send_signal(signal.SIGTERM)
         stdout, stderr = process.communicate(timeout=60)
 
