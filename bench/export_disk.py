@@ -78,7 +78,17 @@ def main() -> None:
         subprocess.run([restic, "init"], env=env, check=True, capture_output=True)
         subprocess.run([restic, "backup", "-q", str(work / "tree")], env=env, check=True, capture_output=True)
         archive, workdir = work / "out" / "export.tar.gz", work / "workdir"
-        helper = [sys.executable, "-m", "helper", "snapshot-export", "--output", str(archive), "--force"]
+        helper = [
+            sys.executable,
+            "-m",
+            "helper",
+            "snapshot-export",
+            "--output",
+            str(archive),
+            "--force",
+            "--tag",
+            "",
+        ]
         shell_way = [
             "sh", "-c",
             f'"{restic}" restore latest --target "{workdir}" -q && tar -C "{workdir}" -czf "{archive}" . '
