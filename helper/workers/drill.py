@@ -6,6 +6,7 @@ import hashlib
 import os
 import random
 import re
+import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,3 +102,13 @@ def spot_check(pairs: list[tuple[Path, Path]], size: int, chooser: random.Random
     chosen = chooser.sample(pairs, min(size, len(pairs)))
     mismatched = [str(source) for restored, source in chosen if file_digest(restored) != file_digest(source)]
     return len(chosen), mismatched
+
+
+def clean_up(target: Path, autotmp: bool, keep: bool) -> str:
+    """Remove a tree the drill made itself, unless kept; say what became of it."""
+    if not target.exists():
+        return "absent"
+    if keep or not autotmp:
+        return "kept"
+    shutil.rmtree(target, ignore_errors=True)
+    return "cleanup-failed" if target.exists() else "cleaned"

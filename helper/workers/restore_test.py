@@ -8,8 +8,8 @@ see it.
 """
 
 import argparse
+import logging
 import random
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -17,6 +17,8 @@ from helper.outcome import EXIT_FAILED, Outcome, Status, outcome_for
 from helper.settings import Setting, Settings, kinds
 from helper.workers import drill, restoring, snapshots, targets
 from helper.workers.context import RunContext, WorkerReport, config_error, report_from
+
+logger = logging.getLogger(__name__)
 
 NAME = "restore-test"
 SUMMARY = "Restore a snapshot into a scratch directory and prove it came back (a drill)."
@@ -127,16 +129,11 @@ def verify(context: RunContext, target: Path, checks: list[drill.Canary], extras
     ]
     failures += [f"sample {path}: differs from its source" for path in mismatched]
     extras["verification"] = "failed" if failures else "passed"
+    logger.info(
+        f"🧪 {extras['files_restored']} file(s) back (floor {extras['min_files']}), canaries "
+        f"{passed}/{len(results)} passed, {checked} sampled file(s) compared, {len(mismatched)} differ"
+    )
     return failures
-
-
-def clean_up(target: Path, autotmp: bool, keep: bool) -> str:
-    if not target.exists():
-        return "absent"
-    if keep or not autotmp:
-        return "kept"
-    shutil.rmtree(target, ignore_errors=True)
-    return "cleanup-failed" if target.exists() else "cleaned"
 
 
 def settled(context: RunContext, extras: dict) -> tuple[Path | None, list[drill.Canary], WorkerReport | None]:
@@ -182,7 +179,12 @@ def run(context: RunContext) -> WorkerReport:
 
 
 def drill_run(
-    context: RunContext, snapshot, target: Path | None, paths: tuple, checks: list, extras: dict
+    context: RunContext,
+    snapshot: snapshots.Snapshot,
+    target: Path | None,
+    paths: tuple[str, ...],
+    checks: list[drill.Canary],
+    extras: dict,
 ) -> WorkerReport:
     """Check the space, restore, verify, clean up."""
     stats = context.locks.run("stats", "--json", snapshot.id, echo=False)
@@ -208,7 +210,7 @@ def drill_run(
             return WorkerReport(outcome_for(Status.WARNING, message), extras, message)
         failures = verify(context, target, checks, extras)
     finally:
-        extras["cleanup_status"] = clean_up(target, autotmp, extras["keep"])
+        extras["cleanup_status"] = drill.clean_up(target, autotmp, extras["keep"])
     if failures:
         message = "restore drill failed: " + "; ".join(failures)
         return WorkerReport(Outcome(Status.FAILED, EXIT_FAILED, message), extras, message)
