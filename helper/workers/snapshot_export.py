@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 from helper.clock import SYSTEM
-from helper.outcome import EXIT_FAILED, Outcome, Status, outcome_for
+from helper.outcome import EXIT_CONFIG_ERROR, EXIT_FAILED, Outcome, Status, outcome_for
 from helper.settings import Settings
 from helper.settings.kinds import format_bytes
 from helper.workers import archive, snapshots, targets
@@ -79,6 +79,8 @@ def output_refusal(output: Path, settings: Settings, force: bool) -> str | None:
 def estimate(context: RunContext, snapshot: snapshots.Snapshot, output: Path, extras: dict) -> WorkerReport:
     """--dry-run: the snapshot's size from restic stats; nothing written."""
     stats = context.locks.run("stats", "--json", snapshot.id, echo=False)
+    if unknown := snapshots.unknown_to_restic(stats, snapshot.id):
+        return WorkerReport(unknown.outcome, extras, unknown.error)
     size = next((m for m in stats.messages if "total_size" in m), {})
     extras.update(files_restored=size.get("total_file_count"), bytes_restored=size.get("total_size"))
     scope = " at most" if context.options.include or context.options.exclude else ""
@@ -89,37 +91,72 @@ def estimate(context: RunContext, snapshot: snapshots.Snapshot, output: Path, ex
     return report_from(stats, extras)
 
 
-def export(context: RunContext, snapshot: snapshots.Snapshot, output: Path, extras: dict) -> WorkerReport:
-    options = context.options
-    chosen = archive.Filter(tuple(options.include), tuple(options.exclude))
-    temporary = output.with_name(f".{output.name}.{os.getpid()}.partial")
+def dumped(context: RunContext, snapshot: snapshots.Snapshot, temporary: Path) -> tuple:
+    """restic dump through the pattern filter into `temporary`: restic's Completed and what
+    the last attempt wrote (lock conflicts are retried, each attempt writes afresh)."""
+    chosen = archive.Filter(tuple(context.options.include), tuple(context.options.exclude))
     written: list[archive.Written] = []
-    output.parent.mkdir(parents=True, exist_ok=True)
+    completed = context.locks.run(
+        *("dump", "--archive", "tar", snapshot.id, "/"),
+        consume=lambda stream: written.append(archive.pack(stream, temporary, chosen)),
+    )
+    return completed, (written[-1] if written else archive.Written(error="restic wrote nothing"))
+
+
+def failed(message: str, extras: dict, exit_code: int = EXIT_FAILED) -> WorkerReport:
+    return WorkerReport(Outcome(Status.FAILED, exit_code, message), extras, message)
+
+
+def finish(context: RunContext, written: archive.Written, temporary: Path, output: Path, extras: dict):
+    """The checks on a complete dump, then the archive under its name; a report when it fails."""
+    options = context.options
+    extras.update(files_restored=written.files, bytes_restored=written.bytes)
+    if options.include and not written.members:
+        extras["include_zero_match"] = True
+        message = "--include matched nothing in the snapshot: no archive written"
+        return WorkerReport(outcome_for(Status.WARNING, message), extras, message)
+    if options.verify and archive.count_files(temporary) != written.files:
+        return failed(f"--verify: {temporary} does not hold the {written.files} file(s) written", extras)
+    extras["verified"] = options.verify or None
     try:
-        dump = ("dump", "--archive", "tar", snapshot.id, "/")
-        completed = context.locks.run(
-            *dump, consume=lambda stream: written.append(archive.pack(stream, temporary, chosen))
-        )
-        if completed.exit_code != 0 or not written:
+        archive.put_in_place(temporary, output, options.force)
+    except FileExistsError:
+        message = f"--output {output}: appeared while the archive was written; pass --force to replace it"
+        return failed(message, extras, EXIT_CONFIG_ERROR)
+    return None
+
+
+def export(context: RunContext, snapshot: snapshots.Snapshot, output: Path, extras: dict) -> WorkerReport:
+    temporary = output.with_name(f".{output.name}.{os.getpid()}.partial")
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        completed, written = dumped(context, snapshot, temporary)
+        if unknown := snapshots.unknown_to_restic(completed, snapshot.id):
+            return WorkerReport(unknown.outcome, extras, unknown.error)
+        if completed.exit_code != 0:
             return report_from(completed, extras)
-        extras.update(files_restored=written[-1].files, bytes_restored=written[-1].bytes)
-        if options.include and not written[-1].members:
-            extras["include_zero_match"] = True
-            message = "--include matched nothing in the snapshot: no archive written"
-            return WorkerReport(outcome_for(Status.WARNING, message), extras, message)
-        if options.verify and archive.count_files(temporary) != written[-1].files:
-            message = f"--verify: {temporary} does not hold the {written[-1].files} file(s) written"
-            return WorkerReport(Outcome(Status.FAILED, EXIT_FAILED, message), extras, message)
-        extras["verified"] = options.verify or None
-        os.replace(temporary, output)
+        if written.error:
+            return failed(f"restic dump sent no readable tar stream: {written.error}", extras)
+        if refused := finish(context, written, temporary, output, extras):
+            return refused
     except OSError as error:
-        message = f"--output {output}: cannot write the archive: {error.strerror or error}"
-        return WorkerReport(Outcome(Status.FAILED, EXIT_FAILED, message), extras, message)
+        return failed(f"--output {output}: cannot write the archive: {error.strerror or error}", extras)
     finally:
         temporary.unlink(missing_ok=True)
     extras.update(archive=str(output), archive_size_bytes=output.stat().st_size)
-    logger.info(f"📦 {output}: {written[-1].files} file(s), {format_bytes(extras['archive_size_bytes'])}")
+    logger.info(f"📦 {output}: {written.files} file(s), {format_bytes(extras['archive_size_bytes'])}")
     return report_from(completed, extras)
+
+
+def chosen_snapshot(
+    context: RunContext, chosen: snapshots.Selection
+) -> tuple[snapshots.Snapshot | None, WorkerReport | None]:
+    """The snapshot to export: "latest" resolved first, so the audit and the default name
+    carry its id; an --id goes to restic as given (restic checks it as it dumps: one
+    repository open fewer), as in restore."""
+    if chosen.snapshot == snapshots.LATEST:
+        return snapshots.resolve(context, chosen)
+    return snapshots.given(chosen.snapshot), None
 
 
 def run(context: RunContext) -> WorkerReport:
@@ -127,9 +164,11 @@ def run(context: RunContext) -> WorkerReport:
     chosen = snapshots.selection(options, settings)
     extras = {"dry_run": options.dry_run, "include": list(options.include), "exclude": list(options.exclude)}
     extras.update(work_dir=options.work_dir, include_zero_match=False)
+    if not options.id.strip():
+        return config_error("--id must not be empty: give a snapshot id, or leave it out for latest", extras)
     if options.output and (refusal := output_refusal(Path(options.output), settings, options.force)):
         return config_error(refusal, extras)
-    snapshot, failure = snapshots.resolve(context, chosen)
+    snapshot, failure = chosen_snapshot(context, chosen)
     if failure is not None:
         return WorkerReport(failure.outcome, {**extras, **failure.extras}, failure.error)
     output = output_path(options, snapshot)
