@@ -2,6 +2,7 @@
 naming what to add to `docker run` or compose, and the unmount after it."""
 
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -56,14 +57,20 @@ def preflight() -> list[str]:
     return problems(usable, fusermount, status, label)
 
 
+def mount_points(mountinfo: str) -> list[str]:
+    """The mount points in /proc/<pid>/mountinfo (its fifth field), with the kernel's octal
+    escapes of space, tab, newline and backslash undone."""
+    fields = (line.split() for line in mountinfo.splitlines())
+    return [
+        re.sub(r"\\([0-7]{3})", lambda escape: chr(int(escape.group(1), 8)), words[4])
+        for words in fields
+        if len(words) > 4
+    ]
+
+
 def mounted(target: Path) -> bool:
     """Whether something is mounted on `target`, from /proc/self/mountinfo."""
-    resolved = os.path.realpath(target)
-    for line in Path("/proc/self/mountinfo").read_text().splitlines():
-        point = line.split()[4].replace("\\040", " ")
-        if point == resolved:
-            return True
-    return False
+    return os.path.realpath(target) in mount_points(Path("/proc/self/mountinfo").read_text())
 
 
 def unmount(target: Path) -> bool:

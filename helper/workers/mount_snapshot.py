@@ -37,6 +37,7 @@ SYSTEM_DIRECTORIES = frozenset(
         "/var/log",
         "/var/run",
         "/var/spool",
+        "/var/spool/cron",
         "/run",
         "/proc",
         "/sys",
@@ -70,6 +71,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def target_refusal(target: Path, settings: Settings, force: bool) -> str | None:
+    """Why `target` must not be the mount point, naming --target; None when it may be. The
+    root and BACKUP_ROOT_DIR or a local repository (or inside or above them) are refused even
+    with --force, a system directory or a non-empty one only without it."""
+    if target.resolve() == Path("/"):
+        return f"--target {target}: refusing to mount over the root directory"
     if not force and str(target.resolve()) in SYSTEM_DIRECTORIES:
         return f"--target {target}: a system directory the container needs; pass --force to hide it anyway"
     if clash := targets.guarded_overlap("--target", target, settings):
@@ -109,4 +115,11 @@ def run(context: RunContext) -> WorkerReport:
         extras["unmounted"] = fuse.unmount(target)
     if not extras["unmounted"]:
         logger.warning(f"{target} is still mounted: run fusermount3 -u {target}")
-    return report_from(completed, extras)
+    report = report_from(completed, extras)
+    if report.error and "fuse" in completed.stderr.lower():
+        # The pre-flight passed, yet the kernel or fusermount refused (a seccomp or LSM rule).
+        hint = (
+            f"{report.error}; FUSE refused the mount: check `{fuse.DOCKER_RUN}` (see restic's message above)"
+        )
+        return WorkerReport(report.outcome, extras, hint)
+    return report
