@@ -14,6 +14,7 @@ from pathlib import Path
 
 from helper.clock import SYSTEM
 from helper.outcome import EXIT_CONFIG_ERROR, EXIT_FAILED, Outcome, Status, outcome_for
+from helper.restic import Completed
 from helper.settings import Settings
 from helper.settings.kinds import format_bytes
 from helper.workers import archive, snapshots, targets
@@ -91,7 +92,9 @@ def estimate(context: RunContext, snapshot: snapshots.Snapshot, output: Path, ex
     return report_from(stats, extras)
 
 
-def dumped(context: RunContext, snapshot: snapshots.Snapshot, temporary: Path) -> tuple:
+def dumped(
+    context: RunContext, snapshot: snapshots.Snapshot, temporary: Path
+) -> tuple[Completed, archive.Written]:
     """restic dump through the pattern filter into `temporary`: restic's Completed and what
     the last attempt wrote (lock conflicts are retried, each attempt writes afresh)."""
     chosen = archive.Filter(tuple(context.options.include), tuple(context.options.exclude))
@@ -107,7 +110,9 @@ def failed(message: str, extras: dict, exit_code: int = EXIT_FAILED) -> WorkerRe
     return WorkerReport(Outcome(Status.FAILED, exit_code, message), extras, message)
 
 
-def finish(context: RunContext, written: archive.Written, temporary: Path, output: Path, extras: dict):
+def finish(
+    context: RunContext, written: archive.Written, temporary: Path, output: Path, extras: dict
+) -> WorkerReport | None:
     """The checks on a complete dump, then the archive under its name; a report when it fails."""
     options = context.options
     extras.update(files_restored=written.files, bytes_restored=written.bytes)
