@@ -97,6 +97,7 @@ def lazy(module_name: str) -> Callable[[list[str]], int]:
 # Keys use underscores; `config-check` and `/bin/locked-run` are accepted too.
 COMMANDS: dict[str, Callable[[list[str]], int]] = {
     **{name.replace("-", "_"): worker_command(name) for name in workers.NAMES},
+    **{alias.replace("-", "_"): worker_command(job) for alias, job in workers.ALIASES.items()},
     "locked_run": locked_run,
     "entry": lazy("helper.entry"),
     "scheduler": lazy("helper.scheduler"),

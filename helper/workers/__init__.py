@@ -45,10 +45,18 @@ NAMES = (
 )
 
 
+# Other names of a job, as the shell image's symlinks (/bin/health-summary runs status): one
+# line each, alias -> job; bin/<alias> is its launcher.
+ALIASES: dict[str, str] = {}
+
+
 def named(word: str) -> str | None:
     """The job a command word names, spelt with "-" or "_" (`restore-test`, `restore_test`),
-    or None."""
+    directly or by an alias, or None."""
     wanted = word.replace("-", "_")
+    aliased = next((job for alias, job in ALIASES.items() if alias.replace("-", "_") == wanted), None)
+    if aliased:
+        return aliased
     return next((name for name in NAMES if name.replace("-", "_") == wanted), None)
 
 
