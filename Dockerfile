@@ -3,9 +3,17 @@
 # which takes seconds on slow storage drivers.
 
 FROM debian:trixie-slim AS runtime
+# The shell image's defaults, so `docker exec c restic snapshots` and rclone: and Swift
+# repositories work as before. RESTIC_REPOSITORY_FILE still overrides RESTIC_REPOSITORY's
+# default. A cache volume mounted on the shell image's /.cache/restic is used when present.
 ENV PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
+    RESTIC_REPOSITORY=/mnt/restic \
     RESTIC_CACHE_DIR=/var/cache/restic \
+    RCLONE_CONFIG=/config/rclone.conf \
+    OS_USER_DOMAIN_NAME=Default \
+    OS_PROJECT_DOMAIN_ID=Default \
+    OS_IDENTITY_API_VERSION=3 \
     TZ=Europe/Amsterdam
 LABEL org.opencontainers.image.title="restic-helper" \
       org.opencontainers.image.description="Runs restic backup, forget, prune and check on cron schedules" \
@@ -21,6 +29,7 @@ RUN apt-get update \
         python3 python3-croniter python3-jinja2 python3-requests \
         python3-prometheus-client python3-docker \
         restic rclone ca-certificates tzdata openssh-client fuse3 procps \
+        curl msmtp-mta nfs-common \
  && rm -rf /var/lib/apt/lists/* /var/log/apt /var/log/dpkg.log \
  && mkdir -p /var/log /var/run/restic-helper /var/cache/restic /hooks /config /data /mnt/restic /metrics \
         /fusemount /restore \
@@ -47,6 +56,8 @@ FROM runtime
 # /bin is a symlink to /usr/bin on trixie, so the executables are /bin/* too.
 COPY --from=build /staging/ /
 ARG RELEASE=unknown
+# The shell image's name for the same build argument; either one sets the release.
+ARG RESTIC_BACKUP_HELPER_RELEASE=$RELEASE
 # scripts/build-image adds the created, revision and source labels when it knows them.
-LABEL org.opencontainers.image.version="$RELEASE"
-ENV RESTIC_BACKUP_HELPER_RELEASE=$RELEASE
+LABEL org.opencontainers.image.version="$RESTIC_BACKUP_HELPER_RELEASE"
+ENV RESTIC_BACKUP_HELPER_RELEASE=$RESTIC_BACKUP_HELPER_RELEASE

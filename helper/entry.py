@@ -12,13 +12,15 @@ anything else               exec'd as given (sh, restic snapshots, ...)
 """
 
 import os
+import shutil
 import signal
+import subprocess
 import sys
 import textwrap
 
-from helper import cli, workers
+from helper import cli, mounts, settings, workers
 from helper.command_names import command_name
-from helper.outcome import EXIT_CANNOT_START, EXIT_CONFIG_ERROR, EXIT_OK
+from helper.outcome import EXIT_CANNOT_START, EXIT_CONFIG_ERROR, EXIT_FAILED, EXIT_OK
 
 # The commands of helper.cli that the container's entrypoint runs itself rather than exec'ing.
 DIAGNOSTICS = frozenset({"config_check", "cron_list", "healthcheck", "scheduler"})
@@ -54,6 +56,52 @@ def is_cron_log_tail(argv: list[str]) -> bool:
     return path.endswith("/cron.log") and bool(options) and set(options) <= TAIL_FOLLOW_OPTIONS
 
 
+# Where the shell image mounted NFS_TARGET, and what to do instead where the container may not.
+NFS_MOUNT_POINT = "/mnt/restic"
+NFS_VOLUME_HINT = (
+    "mount the export as a volume on /mnt/restic instead, e.g. in compose: volumes: {repository: "
+    '{driver: local, driver_opts: {type: nfs, o: "addr=HOST,nolock,soft,rw", device: ":/export"}}}'
+)
+MOUNT_SECONDS = 60
+
+
+def mount_nfs_target() -> int | None:
+    """NFS_TARGET: mount it on /mnt/restic as the shell image did. Return None to go on, or the
+    exit code: 2 when this container may not mount (without that mount, restic would create a
+    repository in the container's own layer), 1 when the mount fails."""
+    loaded, _ = settings.load()
+    target = loaded.nfs_target
+    if not target or mounts.is_mount_point(NFS_MOUNT_POINT):
+        return None
+    missing = (
+        []
+        if mounts.may_mount(mounts.PROCESS_STATUS.read_text())
+        else ["CAP_SYS_ADMIN (cap_add: [SYS_ADMIN])"]
+    )
+    if not shutil.which("mount.nfs", path="/usr/sbin:/sbin:" + os.environ.get("PATH", "")):
+        missing.append("mount.nfs (Debian's nfs-common)")
+    if missing:
+        sys.stderr.write(
+            f"entry: NFS_TARGET is set, but this container lacks {' and '.join(missing)}; {NFS_VOLUME_HINT}\n"
+        )
+        return EXIT_CONFIG_ERROR
+    command = ["mount", "-t", "nfs", "-o", "nolock", target, NFS_MOUNT_POINT]
+    try:
+        completed = subprocess.run(
+            command, capture_output=True, text=True, timeout=MOUNT_SECONDS, check=False
+        )
+    except subprocess.TimeoutExpired:
+        completed = subprocess.CompletedProcess(
+            command, EXIT_FAILED, "", f"no answer within {MOUNT_SECONDS}s"
+        )
+    if completed.returncode != 0:
+        reason = loaded.masker.mask(completed.stderr.strip() or f"exit {completed.returncode}")
+        sys.stderr.write(f"entry: NFS_TARGET: cannot mount {target} on {NFS_MOUNT_POINT}: {reason}\n")
+        return EXIT_FAILED
+    sys.stdout.write(f"entry: NFS_TARGET {target} mounted on {NFS_MOUNT_POINT}\n")
+    return None
+
+
 def main(argv: list[str]) -> int:
     """Given the container's arguments, run the scheduler, one worker, a diagnostic or a command."""
     if argv and is_cron_log_tail(argv):
@@ -63,6 +111,10 @@ def main(argv: list[str]) -> int:
         )
         sys.stdout.flush()
         argv = []
+    name = command_name(argv[0]) if argv else "scheduler"
+    # The scheduler and one-shot runs use the repository; diagnostics and a shell need not.
+    if (name == "scheduler" or workers.named(name)) and (refused := mount_nfs_target()) is not None:
+        return refused
     if not argv:
         return cli.COMMANDS["scheduler"]([])
     if argv[0] in ("-h", "--help", "help"):
@@ -70,7 +122,6 @@ def main(argv: list[str]) -> int:
             "usage: bin/entry [COMMAND [ARGUMENTS...]]\n\n" + textwrap.dedent(__doc__.split("\n", 2)[2])
         )
         return EXIT_OK
-    name = command_name(argv[0])
     if workers.named(name):
         return run_worker(name, argv[1:])
     if name in DIAGNOSTICS:

@@ -29,7 +29,6 @@ SCHEDULED_CONSEQUENCES = {
 REMOVED_VARIABLES = {
     "REPLICATE_CRON": "there is no replicate job; run rclone in a container of its own",
     "SYNC_CRON": "there is no replicate (sync) job; run rclone in a container of its own",
-    "NFS_TARGET": "nothing is mounted; mount the share as a volume on the repository path instead",
 }
 
 

@@ -20,6 +20,7 @@ from helper.outcome import (
 )
 from helper.scheduler.console import Console
 from helper.settings import Settings
+from helper.workers import targets
 from helper.workers.init_repo import INIT_SECONDS, PROBE
 
 FIRST_RETRY_SECONDS = 1.0
@@ -44,12 +45,13 @@ def run(
     logs.install([logs.ConsoleHandler(console.writer("probe"))], settings.masker)
     runner = restic.Restic(settings.restic_bin, settings.restic_environment)
     repository = settings.masker.mask(settings.restic_repository)
+    refusal = targets.ephemeral_refusal(settings)
     deadline = clock() + settings.probe_timeout
     delay = FIRST_RETRY_SECONDS
     while True:
         budget = max(SHORTEST_CALL_SECONDS, deadline - clock())
         completed = runner.run(*PROBE, echo=False, timeout_seconds=budget)
-        outcome = answer(completed, runner, repository)
+        outcome = answer(completed, runner, repository, refusal)
         if outcome is not RETRY:
             return outcome
         remaining = deadline - clock()
@@ -67,8 +69,11 @@ def run(
         delay = min(delay * 2, LONGEST_RETRY_SECONDS)
 
 
-def answer(completed: restic.Completed, runner: restic.Restic, repository: str) -> int | object | None:
-    """Given the result of `cat config`, return None (go on), an exit code, or RETRY."""
+def answer(
+    completed: restic.Completed, runner: restic.Restic, repository: str, refusal: str | None
+) -> int | object | None:
+    """Given the result of `cat config`, return None (go on), an exit code, or RETRY. `refusal`
+    says why a missing repository must not be created here."""
     exit_code = completed.exit_code
     if stop.TOKEN.stopped():
         logger.info(STOPPED)
@@ -81,7 +86,7 @@ def answer(completed: restic.Completed, runner: restic.Restic, repository: str) 
         logger.error(f"RESTIC_BIN: {completed.outcome.hint}")
         return EXIT_CONFIG_ERROR
     if exit_code == EXIT_REPOSITORY_MISSING:
-        return initialise(runner, repository)
+        return initialise(runner, repository, refusal)
     if exit_code == EXIT_WRONG_PASSWORD:
         logger.error(
             f"RESTIC_PASSWORD: wrong password or no key found for the repository {repository} "
@@ -91,8 +96,12 @@ def answer(completed: restic.Completed, runner: restic.Restic, repository: str) 
     return RETRY
 
 
-def initialise(runner: restic.Restic, repository: str) -> int | None:
-    """The repository does not exist (exit 10): create it. Return None on success, else 1."""
+def initialise(runner: restic.Restic, repository: str, refusal: str | None) -> int | None:
+    """The repository does not exist (exit 10): create it, unless refused (exit 2). Return None
+    on success, else the exit code."""
+    if refusal:
+        logger.error(f"repository {repository} does not exist (restic exit 10); {refusal}")
+        return EXIT_CONFIG_ERROR
     logger.info(f"repository {repository} does not exist (restic exit 10): running restic init")
     completed = runner.run("init", timeout_seconds=INIT_SECONDS)
     if stop.TOKEN.stopped():

@@ -11,6 +11,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from helper import mounts
 from helper.masking import Masker
 from helper.settings import checks
 from helper.settings.table import BY_NAME, SETTINGS, Setting
@@ -58,7 +59,8 @@ def read_raw(setting: Setting, environment: Mapping[str, str]) -> tuple[str | No
     file_name = environment.get(setting.name + "_FILE", "") if setting.file_twin else ""
     if not file_name:
         return direct, None
-    if direct:
+    # The image exports some defaults (RESTIC_REPOSITORY=/mnt/restic): a _FILE twin overrides them.
+    if direct and direct != setting.default:
         # The direct value still stands in, so the early exit's audit lands where the user looks.
         return direct, f"{setting.name}: set either {setting.name} or {setting.name}_FILE, not both"
     try:
@@ -83,12 +85,20 @@ def extended(rows: tuple[Setting, ...]) -> tuple[Setting, ...]:
     return (*table, *pending)
 
 
+# The image keeps restic's cache in IMAGE_CACHE. The shell image kept it in LEGACY_CACHE, where
+# its users mounted cache volumes: such a volume, when mounted, is used rather than abandoned.
+IMAGE_CACHE = "/var/cache/restic"
+LEGACY_CACHE = "/.cache/restic"
+
+
 def restic_child_environment(
     values: Mapping[str, object], environment: Mapping[str, str], table: tuple[Setting, ...] = SETTINGS
 ) -> dict[str, str]:
     """Return the environment for restic: the process's own, plus values it cannot read itself,
     less the secrets that are none of restic's business (mail and webhook credentials)."""
     child = dict(environment)
+    if child.get("RESTIC_CACHE_DIR") == IMAGE_CACHE and mounts.is_mount_point(LEGACY_CACHE):
+        child["RESTIC_CACHE_DIR"] = LEGACY_CACHE
     for setting in table:
         if setting.secret and setting.restic is None:
             child.pop(setting.name, None)

@@ -69,6 +69,17 @@ def directory_problems(values: Mapping[str, object]) -> list[str]:
     return problems
 
 
+def nfs_problems(values: Mapping[str, object]) -> list[str]:
+    """NFS_TARGET is what `mount -t nfs` takes: `host:/export`."""
+    target = str(values["nfs_target"])
+    host, separator, export = target.partition(":")
+    if target and not (
+        host and separator and export.startswith("/") and not any(c.isspace() for c in target)
+    ):
+        return [f"NFS_TARGET: expected host:/export, got {target!r}"]
+    return []
+
+
 def check(values: Mapping[str, object], environment: Mapping[str, str]) -> list[str]:
     """Return every problem of values that parsed but cannot work."""
     problems = []
@@ -81,4 +92,5 @@ def check(values: Mapping[str, object], environment: Mapping[str, str]) -> list[
     problems += directory_problems(values)
     problems += mail_problems(values)
     problems += webhook_problems(values)
+    problems += nfs_problems(values)
     return problems

@@ -96,6 +96,24 @@ SETTINGS: tuple[Setting, ...] = (
         "How long the start-up probe retries network, DNS or TLS failures before exit 1.",
         "Repository",
     ),
+    Setting(
+        "RESTIC_ALLOW_EPHEMERAL_REPOSITORY",
+        kinds.BOOLEAN,
+        "OFF",
+        "Let the start-up probe and /bin/init-repo create a local repository in the container's "
+        "own writable layer or in memory (tmpfs), where it vanishes with the container. For "
+        "throwaway tests only: OFF refuses with exit 2 and names the volume to mount.",
+        "Repository",
+    ),
+    Setting(
+        "NFS_TARGET",
+        kinds.TEXT,
+        "",
+        "An NFS export (`host:/path`) that the container mounts on /mnt/restic at start, as the "
+        "shell image did; needs CAP_SYS_ADMIN. Without it the container refuses to start (exit "
+        "2): mount the export as a volume instead.",
+        "Repository",
+    ),
     _cloud_secret("AWS_SECRET_ACCESS_KEY", "S3 secret key (masked; AWS_SECRET_ACCESS_KEY_FILE works)."),
     _cloud_secret("AWS_SESSION_TOKEN", "S3 temporary session token (masked)."),
     _cloud_secret("B2_ACCOUNT_KEY", "Backblaze B2 key (masked)."),

@@ -2,23 +2,16 @@
 naming what to add to `docker run` or compose, and the unmount after it."""
 
 import os
-import re
 import shutil
 import stat
 import subprocess
 from pathlib import Path
 
-CAP_SYS_ADMIN = 21
+from helper import mounts
+
 DOCKER_RUN = "docker run --device /dev/fuse --cap-add SYS_ADMIN --security-opt apparmor:unconfined"
 COMPOSE = "devices: [/dev/fuse], cap_add: [SYS_ADMIN], security_opt: [apparmor:unconfined]"
 FUSERMOUNTS = ("fusermount3", "fusermount")
-
-
-def status_field(status: str, name: str) -> str:
-    """A field of /proc/<pid>/status (`CapEff`, `NoNewPrivs`), or ""."""
-    return next(
-        (line.split(":", 1)[1].strip() for line in status.splitlines() if line.startswith(name + ":")), ""
-    )
 
 
 def problems(device_usable: bool, fusermount: str | None, status: str, apparmor_label: str) -> list[str]:
@@ -28,10 +21,9 @@ def problems(device_usable: bool, fusermount: str | None, status: str, apparmor_
         found.append("/dev/fuse is missing or not readable and writable: add --device /dev/fuse")
     if fusermount is None:
         found.append("fusermount is not installed (the image has it: fuse3)")
-    capabilities = int(status_field(status, "CapEff") or "0", 16)
-    if not capabilities >> CAP_SYS_ADMIN & 1:
+    if not mounts.may_mount(status):
         found.append("the container lacks CAP_SYS_ADMIN: add --cap-add SYS_ADMIN")
-    if status_field(status, "NoNewPrivs") == "1":
+    if mounts.status_field(status, "NoNewPrivs") == "1":
         found.append("no_new_privileges is set, which stops fusermount: remove that security option")
     if apparmor_label.strip().endswith("(enforce)"):
         found.append(
@@ -49,7 +41,7 @@ def preflight() -> list[str]:
     except OSError:
         usable = False
     fusermount = next((path for name in FUSERMOUNTS if (path := shutil.which(name))), None)
-    status = Path("/proc/self/status").read_text()
+    status = mounts.PROCESS_STATUS.read_text()
     try:
         label = Path("/proc/self/attr/current").read_text()
     except OSError:
@@ -57,20 +49,9 @@ def preflight() -> list[str]:
     return problems(usable, fusermount, status, label)
 
 
-def mount_points(mountinfo: str) -> list[str]:
-    """The mount points in /proc/<pid>/mountinfo (its fifth field), with the kernel's octal
-    escapes of space, tab, newline and backslash undone."""
-    fields = (line.split() for line in mountinfo.splitlines())
-    return [
-        re.sub(r"\\([0-7]{3})", lambda escape: chr(int(escape.group(1), 8)), words[4])
-        for words in fields
-        if len(words) > 4
-    ]
-
-
 def mounted(target: Path) -> bool:
-    """Whether something is mounted on `target`, from /proc/self/mountinfo."""
-    return os.path.realpath(target) in mount_points(Path("/proc/self/mountinfo").read_text())
+    """Whether something is mounted on `target`."""
+    return mounts.is_mount_point(str(target))
 
 
 def unmount(target: Path) -> bool:

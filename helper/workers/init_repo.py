@@ -21,7 +21,7 @@ from helper.outcome import (
     outcome_for,
 )
 from helper.settings import Setting, Settings, kinds
-from helper.workers import terminal
+from helper.workers import targets, terminal
 from helper.workers.context import RunContext, WorkerReport, config_error, report_from
 
 logger = logging.getLogger(__name__)
@@ -104,7 +104,7 @@ def run(context: RunContext) -> WorkerReport:
         return WorkerReport(
             outcome_for(Status.OK if options.dry_run else Status.WARNING, message), extras, message
         )
-    if refusal := probe_refusal(probe, settings):
+    if refusal := probe_refusal(probe, settings) or targets.ephemeral_refusal(settings):
         return config_error(refusal, extras)
     extras["repo_existed"] = False
     planned = shlex.join(("restic", "init", *init_arguments))

@@ -5,6 +5,7 @@ import os
 import shutil
 from pathlib import Path
 
+from helper import mounts
 from helper.settings import Settings
 from helper.settings.kinds import format_bytes
 
@@ -14,6 +15,23 @@ def local_repository(repository: str) -> Path | None:
     remote one (`rest:`, `s3:`, `sftp:`, `rclone:` ...)."""
     path = repository.removeprefix("local:")
     return Path(path) if path.startswith("/") else None
+
+
+def ephemeral_refusal(settings: Settings) -> str | None:
+    """Why a new repository must not be created where RESTIC_REPOSITORY points, or None: a
+    local path in the container's writable layer or in memory, which would vanish with the
+    container while backups "succeed" (the shell image's NFS_TARGET, unmounted, did this)."""
+    path = local_repository(settings.restic_repository)
+    if path is None or settings.restic_allow_ephemeral_repository:
+        return None
+    reason = mounts.ephemeral_storage(str(path), mounts.read())
+    if reason is None:
+        return None
+    return (
+        f"RESTIC_REPOSITORY: not creating a repository that would vanish with the container: {reason}. "
+        f"Mount a volume or bind mount on {path} (or set RESTIC_ALLOW_EPHEMERAL_REPOSITORY=ON "
+        "for a throwaway test)"
+    )
 
 
 def overlaps(one: Path, other: Path) -> bool:

@@ -46,6 +46,7 @@ TEXT_MALFORMED = {
     "SMTP_FROM": ("backup helper", "is not a mail address"),
     "WEBHOOK_URL": ("ftp://hooks.example.com/T0/B1", None),
     "WEBHOOK_HEADER_AUTH": ("Bearer abc\r\nX-Evil: 1", None),
+    "NFS_TARGET": ("nas/export", "expected host:/export"),
 }
 # Text settings that any value fits: restic, a mail server or a program judges them later.
 FREE_TEXT = {
@@ -131,6 +132,7 @@ WELL_FORMED_TEXT = {
     "MAILX_RCPT": "ops@example.com, Backup Team <backup@example.com>, root",
     "SMTP_FROM": "helper@example.com",
     "WEBHOOK_URL": "https://hooks.example.com/services/T0/B1?token=abc",
+    "NFS_TARGET": "nas.example.com:/exports/backup",
 }
 
 
@@ -320,6 +322,17 @@ def test_setting_a_variable_and_its_file_twin_is_one_problem(tmp_path):
     assert problems == ("RESTIC_PASSWORD: set either RESTIC_PASSWORD or RESTIC_PASSWORD_FILE, not both",)
     loaded, _ = load_settings({"LOG_DIR": "/srv/logs", "LOG_DIR_FILE": str(tmp_path / "password")})
     assert loaded.log_dir == "/srv/logs"
+
+
+def test_a_file_twin_overrides_the_default_the_image_exports(tmp_path):
+    # The image exports RESTIC_REPOSITORY=/mnt/restic, as the shell image did; its users' stacks
+    # that give RESTIC_REPOSITORY_FILE must keep working.
+    (tmp_path / "repository").write_text("# where the backups go\nrest:http://backup:8000/\n")
+    environment = {"RESTIC_REPOSITORY": "/mnt/restic", "RESTIC_REPOSITORY_FILE": str(tmp_path / "repository")}
+    loaded, problems = load_settings({**environment, "RESTIC_PASSWORD": "x" * 8})
+    assert problems == ()
+    assert loaded.restic_environment["RESTIC_REPOSITORY"] == "rest:http://backup:8000/"
+    assert "RESTIC_REPOSITORY_FILE" not in loaded.restic_environment
 
 
 def test_an_unreadable_file_twin_names_the_twin(tmp_path):

@@ -104,7 +104,7 @@ def test_the_scheduler_refuses_exactly_what_the_worker_refuses():
 
 
 def test_shell_image_variables_that_do_nothing_now_are_warned_about():
-    plan = load(REPLICATE_CRON="0 2 * * *", SYNC_CRON=" ", NFS_TARGET="nas:/b")
+    plan = load(REPLICATE_CRON="0 2 * * *", SYNC_CRON=" ")
     assert plan.problems == ()
-    assert [warning.split(" ")[0] for warning in plan.warnings] == ["REPLICATE_CRON", "NFS_TARGET"]
+    assert [warning.split(" ")[0] for warning in plan.warnings] == ["REPLICATE_CRON"]
     assert all("is set but not supported" in warning for warning in plan.warnings)

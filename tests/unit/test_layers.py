@@ -26,6 +26,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "helper.outcome",
             "helper.files",
             "helper.procfs",
+            "helper.mounts",
             "helper.output",
             "helper.restic_facts",
             "helper.clock",
