@@ -16,9 +16,9 @@ PROCESS_STATUS = Path("/proc/self/status")
 CAP_SYS_ADMIN = 21
 # Storage that is gone when the container (or the machine) stops.
 MEMORY_FILESYSTEMS = frozenset({"tmpfs", "ramfs"})
-# A container's root filesystem as Docker's and Podman's default storage drivers mount it: its
-# writable layer. (Other drivers, btrfs or zfs, are not recognised.)
-LAYER_FILESYSTEMS = frozenset({"overlay", "aufs", "fuse-overlayfs"})
+# A container's root filesystem as Docker's and Podman's overlay storage drivers mount it: its
+# writable layer. (The btrfs, zfs and vfs drivers look like any disk and are not recognised.)
+LAYER_FILESYSTEMS = frozenset({"overlay", "aufs", "fuse.fuse-overlayfs"})
 
 
 @dataclass(frozen=True)

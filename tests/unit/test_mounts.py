@@ -42,6 +42,13 @@ def test_the_writable_layer_and_memory_do_not():
     assert "tmpfs" in mounts.ephemeral_storage("/scratch/repo", parsed)
 
 
+def test_rootless_dockers_fuse_overlayfs_is_a_container_layer_too():
+    rootless = mounts.parse(
+        "74 49 0:40 / / rw,nodev,noatime master:2 - fuse.fuse-overlayfs fuse-overlayfs rw,user_id=0\n"
+    )
+    assert "writable layer" in mounts.ephemeral_storage("/mnt/restic", rootless)
+
+
 def test_a_machines_own_root_filesystem_is_no_container_layer():
     host = mounts.parse("22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n")
     assert mounts.ephemeral_storage("/srv/repo", host) is None
