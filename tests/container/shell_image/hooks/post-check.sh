@@ -1,0 +1,3 @@
+#!/bin/sh
+# A stub, as in the shell image's smoke stack: it leaves a trace and succeeds.
+echo "post-check hook ran (exit code ${1:-none})"

@@ -1,0 +1,144 @@
+"""The shell image's documented setups, run against this image with their `command:` lines
+unchanged: its CI smoke stack on one host, driven step by step with `docker exec` as its smoke
+script did, each command's JSON parsed as a user's script would parse it.
+
+Where the assertions differ from the shell image's own smoke script, it is for a documented
+difference: JSON values are typed (`dry_run` is `true`, not `"ON"`)."""
+
+import json
+import shlex
+
+import pytest
+import yaml
+
+from tests.container.engine import ROOT, SESSION, Resources, docker, wait_until
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+SETUPS = ROOT / "tests" / "container" / "shell_image"
+SERVICE = "restic-smoke"
+
+
+def exec_in(container: str, *command: str, environment: dict[str, str] | None = None):
+    flags = [flag for key, value in (environment or {}).items() for flag in ("-e", f"{key}={value}")]
+    return docker("exec", *flags, container, *command, check=False, timeout=300)
+
+
+def succeeds(container: str, *command: str, **environment: str) -> str:
+    completed = exec_in(container, *command, environment=environment)
+    assert completed.returncode == 0, f"{shlex.join(command)}: exit {completed.returncode}\n" + (
+        completed.stdout + completed.stderr
+    )
+    return completed.stdout
+
+
+def last_json(container: str, job: str) -> dict:
+    return json.loads(succeeds(container, "cat", f"/var/log/last-{job}.json"))
+
+
+@pytest.fixture(scope="module")
+def smoke(image, tmp_path_factory):
+    """The smoke stack, built with its own release argument; yields the project and container."""
+    tag = f"restic-helper:ci-smoke-{SESSION}"
+    override = tmp_path_factory.mktemp("compose") / "override.yml"
+    override.write_text(yaml.safe_dump({"services": {SERVICE: {"image": tag}}}))
+    resources = Resources(image=image)
+    project = resources.compose(SETUPS / "single-host.yml", override)
+    try:
+        project("up", "--detach", "--build", timeout=900)
+        container = project.container(SERVICE)
+        wait_until(
+            lambda: exec_in(container, "test", "-f", "/data/repo/config").returncode == 0,
+            120,
+            "the start-up probe to create /data/repo",
+        )
+        succeeds(container, "mkdir", "-p", "/data/backup_src", "/data/sync_a", "/data/sync_b")
+        succeeds(
+            container, "sh", "-c", "echo smoke-ci > /data/backup_src/smoke.txt; echo a > /data/sync_a/a.txt"
+        )
+        yield project, container
+    finally:
+        resources.cleanup()
+        docker("rmi", tag, check=False)
+
+
+def test_the_release_build_argument_and_plain_restic(smoke) -> None:
+    _, container = smoke
+    succeeds(container, "sh", "-c", 'test "$RESTIC_BACKUP_HELPER_RELEASE" = ci-smoke')
+    assert "restic 0." in succeeds(container, "restic", "version")
+
+
+def test_config_check_speaks_the_shell_images_schema(smoke) -> None:
+    project, _ = smoke
+    assert project("run", "--rm", "--no-deps", SERVICE, "config-check").returncode == 0
+    document = json.loads(project("run", "--rm", "--no-deps", SERVICE, "config-check", "--json").stdout)
+    assert document["schema"] == "restic-backup-helper.config-check/1"
+    assert (document["command"], document["exit_code"], document["errors"]) == ("config-check", 0, 0)
+    keys = {check["key"] for check in document["checks"]}
+    assert {"RESTIC_REPOSITORY", "RESTIC_PASSWORD", "RESTIC_TAG"} <= keys
+
+
+def test_repository_file_wins_over_an_emptied_repository(smoke) -> None:
+    project, container = smoke
+    succeeds(
+        container, "sh", "-c", "printf '# where the smoke repository is\\n/data/repo\\n' > /data/repo.url"
+    )
+    completed = project(
+        "run", "--rm", "--no-deps", "-e", "RESTIC_REPOSITORY=", "-e", "RESTIC_REPOSITORY_FILE=/data/repo.url",
+        SERVICE, "config-check", "--json",
+    )  # fmt: skip
+    document = json.loads(completed.stdout)
+    repository = [check for check in document["checks"] if check["key"] == "RESTIC_REPOSITORY"]
+    assert document["exit_code"] == 0 and repository and repository[0]["status"] == "ok", document
+    assert "/data/repo" in repository[0]["message"]
+    assert not [check for check in document["checks"] if check["key"] == "RESTIC_REPOSITORY_FILE"]
+
+
+def test_a_backup_cycle_with_hooks_and_its_inline_forget(smoke) -> None:
+    project, container = smoke
+    assert "backup" in project("run", "--rm", "--no-deps", SERVICE, "cron-list").stdout
+    succeeds(container, "/bin/backup")
+    backup = last_json(container, "backup")
+    assert backup["status"] == "ok" and backup["restic_tag"] == "ci-smoke"
+    assert backup["forget_exit_code"] == 0, "RESTIC_FORGET_ARGS makes the backup forget inline"
+    assert "post-backup hook ran (exit code 0)" in succeeds(container, "cat", "/var/log/backup-last.log")
+    snapshots = json.loads(succeeds(container, "restic", "snapshots", "--json", "--no-lock"))
+    assert [snapshot["tags"] for snapshot in snapshots] == [["ci-smoke"]]
+    succeeds(container, "/bin/check")
+    assert "BACKUP_CRON" in succeeds(container, "/bin/cron-list")
+
+
+def test_the_operators_commands_dry_and_real(smoke) -> None:
+    _, container = smoke
+    succeeds(container, "/bin/backup")
+    succeeds(container, "/bin/forget-preview")
+    assert last_json(container, "forget-preview")["exit_code"] == 0
+
+    succeeds(container, "/bin/init-repo", "--dry-run", "--yes")
+    init = last_json(container, "init-repo")
+    assert (init["exit_code"], init["dry_run"], init["repo_existed"]) == (0, True, True)
+
+    succeeds(
+        container,
+        "sh",
+        "-c",
+        "mkdir -p /tmp/restore-smoke && /bin/restore --dry-run --yes --target /tmp/restore-smoke",
+    )
+    assert last_json(container, "restore")["dry_run"] is True
+    succeeds(container, "/bin/snapshot-export", "--dry-run")
+    assert last_json(container, "snapshot-export")["dry_run"] is True
+
+    digest = succeeds(container, "sha256sum", "/data/backup_src/smoke.txt").split()[0]
+    succeeds(container, "/bin/restore-test", "--canary", f"/data/backup_src/smoke.txt={digest}")
+    drill = last_json(container, "restore-test")
+    assert (drill["verification"], drill["canary_passed"], drill["canary_failed"]) == ("passed", 1, 0)
+    assert drill["files_restored"] >= 1 and drill["bytes_restored"] > 0 and drill["min_files_met"] is True
+    assert drill["cleanup_status"] == "cleaned"
+    succeeds(container, "/bin/restore-test", "--dry-run")
+    assert last_json(container, "restore-test")["verification"] == "skipped"
+
+
+def test_cron_log_is_rotated_into_an_archive(smoke) -> None:
+    _, container = smoke
+    succeeds(container, "sh", "-c", "printf x >> /var/log/cron.log")
+    succeeds(container, "/bin/rotate_log")
+    succeeds(container, "sh", "-c", "ls /var/log/cron_log_*.tar.gz")
