@@ -108,6 +108,11 @@ def initialise(runner: restic.Restic, repository: str, refusal: str | None) -> i
         logger.info("stopped during restic init")
         return EXIT_OK
     if completed.exit_code != EXIT_OK:
+        # Hosts that share a repository start together and all see it missing; the first init
+        # wins and the others fail. A repository that exists now is what they wanted.
+        if runner.run(*PROBE, echo=False, timeout_seconds=INIT_SECONDS).exit_code == EXIT_OK:
+            logger.info(f"✅ repository {repository} was created meanwhile, by another host")
+            return None
         logger.error(f"restic init failed (exit {completed.exit_code}): {completed.outcome.hint}")
         return EXIT_FAILED
     logger.info(f"✅ created the repository {repository}")

@@ -42,6 +42,22 @@ def test_a_missing_repository_is_initialised_then_scheduled(sandbox, start_entry
     assert scheduler.stop()[0] == 0
 
 
+def test_an_init_lost_to_another_host_starting_at_the_same_time_goes_on(sandbox, start_entry):
+    # Hosts that share a repository start together and all see it missing. This restic lets
+    # "another host" (a real restic init) win the race just before our own init runs.
+    repository = sandbox.root / "shared-repository"
+    racing = sandbox.root / "racing-restic"
+    racing.write_text(
+        f'#!/bin/sh\nif [ "$1" = init ]; then "{sandbox.env["RESTIC_BIN"]}" init >/dev/null 2>&1; fi\n'
+        f'exec "{sandbox.env["RESTIC_BIN"]}" "$@"\n'
+    )
+    racing.chmod(0o755)
+    scheduler = start_entry(**PROBE, RESTIC_REPOSITORY=str(repository), RESTIC_BIN=str(racing))
+    scheduler.wait_for("scheduler ready", timeout=60)
+    assert scheduler.matching(r"\[probe\] ✅ repository .* was created meanwhile, by another host")
+    assert scheduler.stop()[0] == 0
+
+
 def test_a_wrong_password_exits_2_with_a_clear_message(sandbox, start_entry):
     scheduler = start_entry(**PROBE, RESTIC_PASSWORD="not-the-password")
     assert scheduler.finish(30) == 2
