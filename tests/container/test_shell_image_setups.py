@@ -7,6 +7,7 @@ difference: JSON values are typed (`dry_run` is `true`, not `"ON"`)."""
 
 import json
 import shlex
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import yaml
@@ -142,3 +143,76 @@ def test_cron_log_is_rotated_into_an_archive(smoke) -> None:
     succeeds(container, "sh", "-c", "printf x >> /var/log/cron.log")
     succeeds(container, "/bin/rotate_log")
     succeeds(container, "sh", "-c", "ls /var/log/cron_log_*.tar.gz")
+
+
+NODES = {"restic-documents": "documents", "restic-media": "media", "restic-vmstore": "vmstore"}
+OWNER = "restic-documents"
+
+
+@pytest.fixture(scope="module")
+def nodes(image, tmp_path_factory):
+    """The three backup jobs and their REST server, each node's data seeded; yields the project
+    and each service's container."""
+    override = tmp_path_factory.mktemp("compose") / "override.yml"
+    services = {service: {"image": image} for service in (*NODES, "restic-server")}
+    override.write_text(yaml.safe_dump({"services": services}))
+    resources = Resources(image=image)
+    project = resources.compose(SETUPS / "backup-nodes.yml", override)
+    try:
+        # The example assumes an existing repository. Three probes that find none create it at
+        # once, and on a server that lets one init overwrite another's config (rclone serve
+        # restic does) the repository is left damaged (seen here): create it once, first.
+        project("up", "--detach", "--no-build", "restic-server", timeout=300)
+        project("run", "--rm", "--no-deps", OWNER, "init-repo", "--yes", timeout=300)
+        project("up", "--detach", "--no-build", timeout=300)
+        containers = {service: project.container(service) for service in NODES}
+        for tag in NODES.values():
+            volume = project.volume(f"{tag}-data")
+            seed = f"mkdir -p /seed/{tag} && echo {tag} > /seed/{tag}/file.txt && echo x > /seed/skip.tmp"
+            assert (
+                resources.run("-v", f"{volume}:/seed", "--entrypoint", "sh", image, "-c", seed).returncode
+                == 0
+            )
+        for container in containers.values():
+            wait_until(
+                lambda c=container: "scheduler ready" in docker("logs", c, check=False).stdout, 120, "ready"
+            )
+        yield project, containers
+    finally:
+        resources.cleanup()
+
+
+def in_parallel(containers: list[str], *command: str) -> list:
+    with ThreadPoolExecutor(len(containers)) as pool:
+        return list(pool.map(lambda container: exec_in(container, *command), containers))
+
+
+def test_three_backup_jobs_share_one_repository_and_one_owner_maintains_it(nodes) -> None:
+    _, containers = nodes
+    backups = in_parallel(list(containers.values()), "/bin/backup")
+    assert [completed.returncode for completed in backups] == [0, 0, 0], [c.stdout for c in backups]
+    for service, tag in NODES.items():
+        document = last_json(containers[service], "backup")
+        assert (document["status"], document["hostname"], document["restic_tag"]) == ("ok", tag, tag)
+        # FORGET_CRON is set: the exclusive forget lock is taken in its own window, not inline.
+        assert document["forget_exit_code"] is None
+    forgets = in_parallel(list(containers.values()), "/bin/forget")
+    assert [completed.returncode for completed in forgets] == [0, 0, 0], [c.stdout for c in forgets]
+    assert {last_json(container, "forget")["status"] for container in containers.values()} <= {
+        "ok",
+        "skipped",
+    }
+    owner = containers[OWNER]
+    succeeds(owner, "/bin/prune", "--lock-wait", "5m")
+    succeeds(owner, "/bin/check", "--lock-wait", "5m")
+
+    snapshots = json.loads(succeeds(owner, "restic", "snapshots", "--json", "--no-lock"))
+    assert sorted((snapshot["hostname"], *snapshot["tags"]) for snapshot in snapshots) == sorted(
+        (tag, tag) for tag in NODES.values()
+    )
+    listing = succeeds(owner, "restic", "ls", "--no-lock", "latest", "--host", "documents")
+    assert "file.txt" in listing and "skip.tmp" not in listing, "the exclude file was not applied"
+    assert "restic_backup_last_success" in succeeds(
+        owner, "cat", "/var/log/textfile_collector/restic_backup.prom"
+    )
+    assert succeeds(owner, "ls", "/.cache/restic").strip(), "the cache volume on /.cache/restic stays unused"
