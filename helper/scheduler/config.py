@@ -15,7 +15,13 @@ from helper.settings import Settings
 
 # ENV_FILE reloads the schedules; other variables would make scheduled runs differ from
 # `docker exec` runs, which never read the file.
-RELOADABLE = frozenset({*(job.CRON_VARIABLE for job in workers.scheduled()), "TZ"})
+# A schedule's old name (SYNC_CRON) is reloadable as the schedule is.
+RELOADABLE = frozenset(
+    name
+    for job in workers.scheduled()
+    for name in (job.CRON_VARIABLE, getattr(job, "CRON_OLD_NAME", ""), "TZ")
+    if name
+)
 # How many fire times of the rarer job are checked when looking for two jobs due at once.
 COLLISION_HORIZON = 200
 # What a scheduled job's missing setting costs beyond its own runs failing.
@@ -27,8 +33,6 @@ SCHEDULED_CONSEQUENCES = {
 # Shell-image variables that scheduled or set up something this image does not do. Set, they
 # are warned about rather than silently ignored.
 REMOVED_VARIABLES = {
-    "REPLICATE_CRON": "there is no replicate job; run rclone in a container of its own",
-    "SYNC_CRON": "there is no replicate (sync) job; run rclone in a container of its own",
     "NFS_TARGET": "nothing is mounted; mount the share as a volume on the repository path instead",
 }
 
@@ -170,6 +174,7 @@ def load(base: Mapping[str, str] | None = None) -> Plan:
         warnings += file_warnings
     loaded, setting_problems = workers.load_settings(environment)
     problems += setting_problems
+    warnings += loaded.warnings
     schedules, cron_problems = job_schedules(loaded)
     problems += cron_problems + job_needs(loaded, schedules)
     warnings += removed_variable_warnings(environment)
