@@ -32,16 +32,17 @@ ERROR_MARKERS = (" ERROR : ", " Failed to ", "CRITICAL")
 TIMESTAMP = re.compile(r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d(\.\d+)? (ERROR : )?")
 
 
-# The error lines kept of one call: enough for the message and the reason bisync gave up.
-ERRORS_KEPT = 20
+# The lines kept of one call (its last error lines, and its last lines), without their stamps.
+LINES_KEPT = 20
 
 
 @dataclass(frozen=True)
 class Finished:
-    """How one rclone call ended: its exit code, and its last error lines (without stamps)."""
+    """How one rclone call ended: its exit code, its last error lines and its last lines."""
 
     exit_code: int
     errors: tuple[str, ...] = ()
+    lines: tuple[str, ...] = ()
 
     @property
     def last_error(self) -> str:
@@ -78,8 +79,9 @@ class Rclone:
             )
         except OSError as error:
             return Finished(EXIT_CANNOT_START, (f"cannot start {self.binary}: {error.strerror}",))
-        errors: deque[str] = deque(maxlen=ERRORS_KEPT)
-        reader = LineReader(process.stdout, lambda line: self._relay(line, errors))
+        errors: deque[str] = deque(maxlen=LINES_KEPT)
+        lines: deque[str] = deque(maxlen=LINES_KEPT)
+        reader = LineReader(process.stdout, lambda line: self._relay(line, errors, lines))
         with self.stop.registered(process.pid, interrupt_group):
             try:
                 left_open = output.follow(process, [reader])
@@ -91,9 +93,10 @@ class Rclone:
             return Finished(EXIT_INTERRUPTED, ("interrupted by a signal",))
         # Killed by a signal nobody here sent: the shell's 128 + signal number.
         exit_code = 128 - exit_code if exit_code < 0 else exit_code
-        return Finished(exit_code, tuple(errors))
+        return Finished(exit_code, tuple(errors), tuple(lines))
 
-    def _relay(self, line: str, errors: deque[str]) -> None:
+    def _relay(self, line: str, errors: deque[str], lines: deque[str]) -> None:
         logger.info(line, extra=None if self.echo else FILE_ONLY)
+        lines.append(TIMESTAMP.sub("", line.strip()))
         if any(marker in line for marker in ERROR_MARKERS):
-            errors.append(TIMESTAMP.sub("", line.strip()))
+            errors.append(lines[-1])

@@ -24,9 +24,9 @@ FORMAT = "SOURCE;DESTINATION[;MODE[;EXTRA]]"
 # A routine run never resyncs: a resync makes one side win, so only the recovery may ask for it.
 RESYNC = re.compile(r"--resync(=.*)?")
 ARROWS = {"bisync": "<->", "sync": "->", "copy": "->"}
-# --check-access exists to stop a bisync when a side is not what it should be (an unmounted
-# disk): copying both ways and resyncing, which skips the check, would defeat it.
-ACCESS_CHECK_FAILED = "check file check failed"
+# bisync --check-access stops when a side lacks this file (an unmounted disk, say). After that
+# failure rclone demands a resync, which skips the check: the recovery looks for it itself.
+CHECK_FILE = "RCLONE_TEST"
 
 
 @dataclass(frozen=True)
@@ -112,9 +112,18 @@ def run_job(job: Job, rclone: Rclone, check_access: bool) -> Replicated:
     entry["error"] = finished.last_error or None
     if job.mode != "bisync" or finished.exit_code in (EXIT_CANNOT_START, EXIT_INTERRUPTED):
         return failed(job, finished, entry)
-    if check and any(ACCESS_CHECK_FAILED in error for error in finished.errors):
-        return failed(job, finished, entry, "; not recovered: an RCLONE_TEST file is missing (check-access)")
+    if check and (side := without_check_file(job, rclone)):
+        return failed(job, finished, entry, f"; not recovered: {side} holds no {CHECK_FILE} (check-access)")
     return recover(job, rclone, check, entry, finished)
+
+
+def without_check_file(job: Job, rclone: Rclone) -> str | None:
+    """The side of a bisync that holds no RCLONE_TEST file (or cannot be listed), or None."""
+    for side in (job.source, job.destination):
+        listed = rclone.run("lsf", "--recursive", "--files-only", "--include", CHECK_FILE, side)
+        if listed.exit_code or not any(line.endswith(CHECK_FILE) for line in listed.lines):
+            return side
+    return None
 
 
 def recover(job: Job, rclone: Rclone, check: tuple[str, ...], entry: dict, failure: Finished) -> Replicated:
