@@ -36,7 +36,7 @@ AUTO_UNLOCK = False
 CRON_VARIABLE = "REPLICATE_CRON"
 CRON_OLD_NAME = "SYNC_CRON"
 CRON_DEFAULT = ""
-CRON_HELP = "When /bin/replicate runs (the old name SYNC_CRON is read while it is unset). Empty disables it."
+CRON_HELP = "When /bin/replicate runs. Empty disables it."
 FIELDS = (
     *("replicate_jobs_processed", "replicate_jobs_failed", "replicate_jobs_recovered"),
     *("snapshots_copied", "replicate_jobs"),
@@ -82,7 +82,8 @@ SETTINGS = (
         "REPLICATE_REPOSITORY",
         kinds.TEXT,
         "",
-        "A second restic repository: restic copy copies snapshots into it. Empty: no restic copy.",
+        "A second restic repository: restic copy copies snapshots into it (credentials in it are "
+        "masked). Empty: no restic copy.",
         GROUP,
     ),
     Setting(
