@@ -30,8 +30,6 @@ logger = logging.getLogger(__name__)
 ERROR_MARKERS = (" ERROR : ", " Failed to ", "CRITICAL")
 # The run log stamps each line already; an error needs no label in an error message.
 TIMESTAMP = re.compile(r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d(\.\d+)? (ERROR : )?")
-
-
 # The lines kept of one call (its last error lines, and its last lines), without their stamps.
 LINES_KEPT = 20
 

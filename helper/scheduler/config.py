@@ -16,12 +16,12 @@ from helper.settings import Settings
 # ENV_FILE reloads the schedules; other variables would make scheduled runs differ from
 # `docker exec` runs, which never read the file.
 # A schedule's old name (SYNC_CRON) is reloadable as the schedule is.
-RELOADABLE = frozenset(
+RELOADABLE = frozenset({"TZ"}) | {
     name
     for job in workers.scheduled()
-    for name in (job.CRON_VARIABLE, getattr(job, "CRON_OLD_NAME", ""), "TZ")
+    for name in (job.CRON_VARIABLE, getattr(job, "CRON_OLD_NAME", ""))
     if name
-)
+}
 # How many fire times of the rarer job are checked when looking for two jobs due at once.
 COLLISION_HORIZON = 200
 # What a scheduled job's missing setting costs beyond its own runs failing.
