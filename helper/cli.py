@@ -19,12 +19,15 @@ def duration_argument(text: str) -> float:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
-def worker_command(name: str) -> Callable[[list[str]], int]:
+def worker_command(name: str, alias: str | None = None) -> Callable[[list[str]], int]:
+    """The command of a job, called by its name or by an alias (the job sees `options.alias`)."""
+
     def command(argv: list[str]) -> int:
         from helper import envelope, settings
 
         worker = workers.load(name)
-        parser = argparse.ArgumentParser(prog=f"/bin/{name}", description=worker.SUMMARY)
+        parser = argparse.ArgumentParser(prog=f"/bin/{alias or name}", description=worker.SUMMARY)
+        parser.set_defaults(alias=alias)
         parser.add_argument(
             "--lock-wait",
             type=duration_argument,
@@ -97,7 +100,7 @@ def lazy(module_name: str) -> Callable[[list[str]], int]:
 # Keys use underscores; `config-check` and `/bin/locked-run` are accepted too.
 COMMANDS: dict[str, Callable[[list[str]], int]] = {
     **{name.replace("-", "_"): worker_command(name) for name in workers.NAMES},
-    **{alias.replace("-", "_"): worker_command(job) for alias, job in workers.ALIASES.items()},
+    **{alias.replace("-", "_"): worker_command(job, alias) for alias, job in workers.ALIASES.items()},
     "locked_run": locked_run,
     "entry": lazy("helper.entry"),
     "scheduler": lazy("helper.scheduler"),

@@ -17,6 +17,13 @@ SECRET_QUERY = re.compile(
     r"(?P<value>[^&\s\"'<>#]+)",
     re.IGNORECASE,
 )
+# rclone's connection strings carry a backend's parameters: `:webdav,url=...,pass=XXX:path`,
+# `remote,password='x y':path` (a value quoted when it holds "," or ":").
+SECRET_PARAMETER = re.compile(
+    r"(?P<key>,[^=,:\s\"'<>]*(?:pass|secret|token|key|sig|auth|credential)[^=,:\s\"'<>]*=)"
+    r"(?P<value>\"[^\"]*\"|'[^']*'|[^,:\s\"'<>]+)",
+    re.IGNORECASE,
+)
 
 
 def printable(text: str) -> str:
@@ -56,6 +63,7 @@ class Masker:
             if secret in text:
                 text = text.replace(secret, MASK)
         text = URL_USERINFO.sub(_mask_userinfo, text)
+        text = SECRET_PARAMETER.sub(lambda match: match["key"] + MASK, text)
         return printable(SECRET_QUERY.sub(lambda match: match["key"] + MASK, text))
 
     def mask_url_path(self, url: str) -> str:

@@ -35,6 +35,9 @@ FOREIGN_PREFIXES = (
     "STOP_GRACE",
     "ENV_FILE",
     "TEMPLATES_DIR",
+    "REPLICATE_",
+    "SYNC_",
+    "RCLONE_",
 )
 
 

@@ -41,6 +41,9 @@ class RepositoryLocks:
     budget: WaitBudget
     clock: Clock = SYSTEM  # paces the lock waits and dates the sightings
     last_inspection: Inspection | None = None
+    # Other repositories the same restic calls lock (restic copy's source). restic does not say
+    # which repository blocked it, so a wait watches the locks of all of them.
+    also_watched: tuple[LockSource, ...] = ()
     # Lock sets whose table the log already shows: a long wait would repeat it every retry.
     _shown: set[frozenset[str]] = field(default_factory=set)
 
@@ -96,10 +99,11 @@ class RepositoryLocks:
     @functools.cached_property
     def watch(self) -> waiting.Watch:
         """What the waits of this run share: how to list lock ids, and the locks already proven."""
-        source, settings = self.source, self.settings
+        sources, settings = (self.source, *self.also_watched), self.settings
+        direct = all(source.direct for source in sources)
         return waiting.Watch(
-            source.list_ids,
-            waiting.POLL_DIRECT_SECONDS if source.direct else waiting.POLL_RESTIC_SECONDS,
+            functools.partial(every_id, sources),
+            waiting.POLL_DIRECT_SECONDS if direct else waiting.POLL_RESTIC_SECONDS,
             settings.lock_dir,
             settings.restic_repository,
             settings.lock_observation_window,
@@ -187,6 +191,12 @@ class RepositoryLocks:
         if verdict.verdict == STALE:
             logger.info("   /bin/unlock removes it (or set LOCK_FORCE_INACTIVE=ON; see the Locks guide)")
         return f"; it is {verdict.verdict}: {verdict.reason}"
+
+
+def every_id(sources: tuple[LockSource, ...]) -> set[str] | None:
+    """The lock ids of every repository, or None when one of them cannot be listed."""
+    listings = [source.list_ids() for source in sources]
+    return None if any(ids is None for ids in listings) else set().union(*listings)
 
 
 def annotate(

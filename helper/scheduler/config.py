@@ -15,7 +15,13 @@ from helper.settings import Settings
 
 # ENV_FILE reloads the schedules; other variables would make scheduled runs differ from
 # `docker exec` runs, which never read the file.
-RELOADABLE = frozenset({*(job.CRON_VARIABLE for job in workers.scheduled()), "TZ"})
+# A schedule's old name (SYNC_CRON) is reloadable as the schedule is.
+RELOADABLE = frozenset({"TZ"}) | {
+    name
+    for job in workers.scheduled()
+    for name in (job.CRON_VARIABLE, getattr(job, "CRON_OLD_NAME", ""))
+    if name
+}
 # How many fire times of the rarer job are checked when looking for two jobs due at once.
 COLLISION_HORIZON = 200
 # What a scheduled job's missing setting costs beyond its own runs failing.
@@ -23,12 +29,6 @@ SCHEDULED_CONSEQUENCES = {
     "forget": (
         "; backups skip their inline forget while FORGET_CRON is set, so nothing would ever be forgotten"
     ),
-}
-# Shell-image variables that scheduled or set up something this image does not do. Set, they
-# are warned about rather than silently ignored.
-REMOVED_VARIABLES = {
-    "REPLICATE_CRON": "there is no replicate job; run rclone in a container of its own",
-    "SYNC_CRON": "there is no replicate (sync) job; run rclone in a container of its own",
 }
 
 
@@ -111,15 +111,6 @@ def job_needs(settings: Settings, schedules: list[Schedule]) -> list[str]:
     return problems
 
 
-def removed_variable_warnings(environment: Mapping[str, str]) -> list[str]:
-    """Warn about each shell-image variable that is set but no longer does anything."""
-    return [
-        f"{name} is set but not supported: {reason} (see the differences from the shell image)"
-        for name, reason in REMOVED_VARIABLES.items()
-        if environment.get(name, "").strip()
-    ]
-
-
 def first_common_fire(times: dict[Schedule, list[datetime]], zone: ZoneInfo, pair) -> datetime | None:
     """Return the first instant both jobs fire at, checked over the rarer job's fire times."""
     rarer, other = sorted(pair, key=lambda schedule: times[schedule][-1])[::-1]
@@ -169,8 +160,8 @@ def load(base: Mapping[str, str] | None = None) -> Plan:
         warnings += file_warnings
     loaded, setting_problems = workers.load_settings(environment)
     problems += setting_problems
+    warnings += loaded.warnings
     schedules, cron_problems = job_schedules(loaded)
     problems += cron_problems + job_needs(loaded, schedules)
-    warnings += removed_variable_warnings(environment)
     warnings += schedule_warnings(schedules, ZoneInfo(loaded.tz), loaded.schedule_lock_wait)
     return Plan(loaded, environment, tuple(schedules), tuple(problems), tuple(warnings))

@@ -3,8 +3,13 @@
 Each variable may instead come from a file named by its `NAME_FILE` twin (container
 secrets). A problem never stops the parse: the broken variable keeps its default, so an
 early exit can still write its audit trail where LOG_DIR points.
+
+A variable the shell image knew by another name (`Setting.old_name`: SYNC_JOB_FILE for
+REPLICATE_JOB_FILE) is read under that name while the new one is unset or empty, and each use
+of an old name leaves a warning that names the new one.
 """
 
+import dataclasses
 import functools
 import os
 import time
@@ -25,6 +30,8 @@ class Settings:
     restic_environment: Mapping[str, str]
     secrets: tuple[str, ...]
     hostname: str
+    # Each starts with the variable it concerns (an old name in use), as problems do.
+    warnings: tuple[str, ...] = ()
 
     @functools.cached_property
     def masker(self) -> Masker:
@@ -73,6 +80,21 @@ def read_raw(setting: Setting, environment: Mapping[str, str]) -> tuple[str | No
     return content.rstrip("\r\n"), None
 
 
+def read_renamed(
+    setting: Setting, environment: Mapping[str, str]
+) -> tuple[str | None, str | None, str | None]:
+    """Given a setting, return (raw value or None, problem or None, warning or None), reading
+    its old name while the new one is unset or empty."""
+    raw, problem = read_raw(setting, environment)
+    old = setting.old_name
+    if not old or not (environment.get(old) or environment.get(old + "_FILE")):
+        return raw, problem, None
+    if raw or problem:
+        return raw, problem, f"{old} is ignored because {setting.name} is set: remove {old}"
+    raw, problem = read_raw(dataclasses.replace(setting, name=old), environment)
+    return raw, problem, f"{old} is deprecated: rename it to {setting.name} (its value is used meanwhile)"
+
+
 def extended(rows: tuple[Setting, ...]) -> tuple[Setting, ...]:
     """Return the table with `rows` added at the head of their group (a new group goes last),
     the order of the environment reference."""
@@ -101,8 +123,9 @@ def restic_child_environment(
         child["RESTIC_CACHE_DIR"] = LEGACY_CACHE
     for setting in table:
         if setting.secret and setting.restic is None:
-            child.pop(setting.name, None)
-            child.pop(setting.name + "_FILE", None)
+            for name in filter(None, (setting.name, setting.old_name)):
+                child.pop(name, None)
+                child.pop(name + "_FILE", None)
         if setting.restic != "export":
             continue
         child.pop(setting.name + "_FILE", None)
@@ -120,10 +143,13 @@ def load(
     environment = dict(os.environ if environment is None else environment)
     values: dict[str, object] = {}
     problems: list[str] = []
+    warnings: list[str] = []
     for setting in table:
-        raw, problem = read_raw(setting, environment)
+        raw, problem, warning = read_renamed(setting, environment)
         if problem:
             problems.append(problem)
+        if warning:
+            warnings.append(warning)
         try:
             values[setting.attribute] = setting.kind.parse(setting.default if raw is None else raw)
         except ValueError as error:
@@ -143,6 +169,7 @@ def load(
         restic_environment=restic_child_environment(values, environment, table),
         secrets=secrets,
         hostname=environment.get("HOSTNAME") or os.uname().nodename,
+        warnings=tuple(warnings),
     )
     return settings, tuple(problems)
 

@@ -30,6 +30,9 @@ class Setting:
     # False when NAME_FILE is a setting of its own (the shell image's RESTORE_TEST_CANARY_FILE
     # names a sha256sum file, not a file holding RESTORE_TEST_CANARY's value).
     file_twin: bool = True
+    # The shell image's deprecated name of the variable (SYNC_JOB_FILE for REPLICATE_JOB_FILE),
+    # read with a warning while this one is unset or empty.
+    old_name: str = ""
 
     @property
     def attribute(self) -> str:

@@ -7,7 +7,8 @@ helper/workers/<name>.py, which declares what it is and does it:
     TAKES_RUN_LOCK  whether a run holds the local run lock
     AUTO_UNLOCK     whether RESTIC_AUTO_UNLOCK may clear stale locks after a failed run
     CRON_VARIABLE   the variable that schedules it ("BACKUP_CRON"), or None: never scheduled;
-                    with CRON_DEFAULT and CRON_HELP, its row in the environment reference
+                    with CRON_DEFAULT and CRON_HELP, its row in the environment reference;
+                    optional CRON_OLD_NAME, the shell image's deprecated name of it (SYNC_CRON)
     FIELDS          its extra fields in last-<NAME>.json (null when a run stopped before it)
     GAUGES          the FIELDS that become gauges in the .prom file (never ids or tags)
     SETTINGS        optional: the job's own variables (RESTORE_TEST_MIN_FILES), rows of the
@@ -42,12 +43,13 @@ NAMES = (
     "snapshot-export",
     "mount-snapshot",
     "rotate_log",
+    "replicate",
 )
 
 
 # Other names of a job, as the shell image's symlinks (/bin/health-summary runs status): one
 # line each, alias -> job; bin/<alias> is its launcher.
-ALIASES: dict[str, str] = {}
+ALIASES: dict[str, str] = {"bisync": "replicate"}
 
 
 def named(word: str) -> str | None:
@@ -82,7 +84,14 @@ def job_settings() -> tuple[Setting, ...]:
     """Each scheduled job's `*_CRON` variable, then every job's own SETTINGS, as rows of the
     settings table."""
     schedules = tuple(
-        Setting(job.CRON_VARIABLE, kinds.CRON, job.CRON_DEFAULT, job.CRON_HELP, "Schedules")
+        Setting(
+            job.CRON_VARIABLE,
+            kinds.CRON,
+            job.CRON_DEFAULT,
+            job.CRON_HELP,
+            "Schedules",
+            old_name=getattr(job, "CRON_OLD_NAME", ""),
+        )
         for job in scheduled()
     )
     return schedules + tuple(row for job in all_jobs() for row in getattr(job, "SETTINGS", ()))

@@ -34,6 +34,7 @@ def test_scheduled_jobs_and_their_variables():
         ("check", "CHECK_CRON"),
         ("restore-test", "RESTORE_TEST_CRON"),
         ("rotate_log", "ROTATE_LOG_CRON"),
+        ("replicate", "REPLICATE_CRON"),
     ]
     names = [setting.name for setting in workers.settings_table()]
     assert len(names) == len(set(names)), "a *_CRON variable clashes with a setting"
@@ -45,12 +46,13 @@ def test_scheduled_jobs_and_their_variables():
         "CHECK_CRON",
         "RESTORE_TEST_CRON",
         "ROTATE_LOG_CRON",
+        "REPLICATE_CRON",
     ]
 
 
 def test_an_unknown_job_is_refused():
     with pytest.raises(KeyError):
-        workers.load("replicate")
+        workers.load("doctor")
     with pytest.raises(KeyError):
         workers.load("context")
 

@@ -73,6 +73,14 @@ FREE_TEXT = {
     # canary file it cannot read
     "RESTORE_TEST_TARGET",
     "RESTORE_TEST_CANARY_FILE",
+    # replicate checks these when it runs (and the scheduler when REPLICATE_CRON is set): a job
+    # file it cannot read or with a bad line, a repository without its password
+    "REPLICATE_JOB_FILE",
+    "REPLICATE_REPOSITORY",
+    "REPLICATE_PASSWORD",
+    "REPLICATE_HOST",
+    "REPLICATE_TAG",
+    "RCLONE_BIN",
 }
 # More wrong values, beyond one per kind.
 EXTRA_MALFORMED = [

@@ -103,8 +103,24 @@ def test_the_scheduler_refuses_exactly_what_the_worker_refuses():
     assert all(message in problem for message, problem in zip(lacking, plan.problems, strict=True))
 
 
-def test_shell_image_variables_that_do_nothing_now_are_warned_about():
-    plan = load(REPLICATE_CRON="0 2 * * *", SYNC_CRON=" ")
+def test_sync_cron_schedules_replicate_with_a_warning_also_from_env_file(tmp_path):
+    jobs = tmp_path / "jobs.txt"
+    jobs.write_text("/a;/b\n")
+    env_file = tmp_path / "schedules.env"
+    env_file.write_text("SYNC_CRON=0 4 * * *\n")
+    plan = load(ENV_FILE=str(env_file), REPLICATE_JOB_FILE=str(jobs))
     assert plan.problems == ()
-    assert [warning.split(" ")[0] for warning in plan.warnings] == ["REPLICATE_CRON"]
-    assert all("is set but not supported" in warning for warning in plan.warnings)
+    assert {schedule.job: schedule.expression for schedule in plan.schedules}["replicate"] == "0 4 * * *"
+    assert plan.warnings == (
+        "SYNC_CRON is deprecated: rename it to REPLICATE_CRON (its value is used meanwhile)",
+    )
+
+
+def test_a_scheduled_replicate_with_a_bad_job_file_is_refused_line_by_line(tmp_path):
+    jobs = tmp_path / "jobs.txt"
+    jobs.write_text("/a;/b;mirror\n")
+    plan = load(REPLICATE_CRON="@daily", REPLICATE_JOB_FILE=str(jobs))
+    assert plan.problems == (
+        f"REPLICATE_CRON: replicate is scheduled, but every run would exit 2: REPLICATE_JOB_FILE: {jobs} "
+        "line 1: unknown mode 'mirror' (expected bisync, sync, copy); empty REPLICATE_CRON to disable it",
+    )

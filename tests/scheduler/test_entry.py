@@ -64,13 +64,13 @@ def test_config_check_reports_every_problem_and_exits_2(sandbox):
 
 
 def test_config_check_names_what_a_scheduled_job_lacks_and_warns_about_removed_variables(sandbox):
-    completed = entry(sandbox, "config-check", FORGET_CRON="30 1 * * *", REPLICATE_CRON="0 0 * * 6")
+    completed = entry(sandbox, "config-check", FORGET_CRON="30 1 * * *", NFS_TARGET="nas:/export")
     assert completed.returncode == 2
     assert (
         "❌ FORGET_CRON: forget is scheduled, but every run would exit 2: RESTIC_FORGET_ARGS is empty"
         in completed.stdout
     )
-    assert "⚠️ REPLICATE_CRON is set but not supported" in completed.stdout
+    assert "⚠️ NFS_TARGET is set but not supported" in completed.stdout
     scheduler = entry(sandbox, FORGET_CRON="30 1 * * *")
     assert scheduler.returncode == 2
     assert (

@@ -1,6 +1,7 @@
 """Repository servers on loopback for the tests, so several "hosts" can share one repository
 over the network: a restic REST server and an SFTP server (`rclone serve restic|sftp`, both
-serving a folder on disk) and an S3 server (moto, which keeps its buckets in memory)."""
+serving a folder on disk) and an S3 server (moto, which keeps its buckets in memory). Also a
+WebDAV server (`rclone serve webdav`), a remote for /bin/replicate's rclone jobs."""
 
 import contextlib
 import re
@@ -107,6 +108,15 @@ def sftp_server(root: Path, workspace: Path) -> Iterator[Server]:
         ssh.write_text(f'#!/bin/sh\nexec /usr/bin/ssh -F "{config}" "$@"\n')
         ssh.chmod(0o755)
         yield Server("sftp:127.0.0.1:{name}", ssh.parent)
+
+
+@contextlib.contextmanager
+def webdav_server(root: Path, user: str, password: str) -> Iterator[str]:
+    """Serve the folder `root` over WebDAV with basic auth on a free loopback port; yield its URL."""
+    argv = [tool("rclone"), "serve", "webdav", "--addr", "127.0.0.1:0", "--user", user, "--pass", password]
+    started = re.compile(r"WebDav Server started on \[?(?P<url>http://127\.0\.0\.1:\d+)")
+    with _serve([*argv, str(root)], started, RCLONE_ENVIRONMENT) as match:
+        yield match["url"]
 
 
 @contextlib.contextmanager

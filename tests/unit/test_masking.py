@@ -56,6 +56,20 @@ def test_secrets_in_query_strings_are_hidden(text, expected):
     assert Masker().mask(text) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (":webdav,url='http://h:1',user=u,pass=Zx9-_q:dst", ":webdav,url='http://h:1',user=u,pass=***:dst"),
+        ("remote,password='a b,c:d',key_file=/k:path", "remote,password=***,key_file=***:path"),
+        (':s3,secret_access_key="s:3",region=eu:bucket', ":s3,secret_access_key=***,region=eu:bucket"),
+        ('Failed to copy ":sftp,host=h,pass=AbC:x": no', 'Failed to copy ":sftp,host=h,pass=***:x": no'),
+        ("/data/a,b=c;remote:path", "/data/a,b=c;remote:path"),
+    ],
+)
+def test_secret_parameters_of_rclone_connection_strings_are_hidden(text, expected):
+    assert Masker().mask(text) == expected
+
+
 def test_mask_data_masks_every_string_and_keeps_types():
     masker = Masker.from_secrets(["topsecret"])
     data = {"a": "x topsecret", "n": 3, "b": True, "none": None, "list": ["topsecret", 1.5]}
