@@ -21,6 +21,9 @@ logger = logging.getLogger(__name__)
 
 MODES = ("bisync", "sync", "copy")
 FORMAT = "SOURCE;DESTINATION[;MODE[;EXTRA]]"
+# What rclone says when a pair has no listings: on its first bisync, and after a failure that
+# made it drop them (which run_job learns from the last run's report).
+FIRST_BISYNC = "cannot find prior Path1 or Path2 listings"
 # A routine run never resyncs: a resync makes one side win, so only the recovery may ask for it.
 RESYNC = re.compile(r"--resync(=.*)?")
 ARROWS = {"bisync": "<->", "sync": "->", "copy": "->"}
@@ -95,8 +98,9 @@ def read_jobs(path: str, common: tuple[str, ...]) -> tuple[list[Job], list[str]]
     return jobs, problems
 
 
-def run_job(job: Job, rclone: Rclone, check_access: bool) -> Replicated:
-    """Run one job, and the recovery when its bisync fails."""
+def run_job(job: Job, rclone: Rclone, check_access: bool, failed_before: bool = False) -> Replicated:
+    """Run one job, and the recovery when its bisync fails. `failed_before`: the job failed in
+    the last run, so a bisync without listings is a recovery, not the pair's first bisync."""
     check = ("--check-access",) if check_access and job.mode == "bisync" else ()
     logger.info(f"🔀 {job.describe()}")
     if job.resync_removed:
@@ -104,7 +108,8 @@ def run_job(job: Job, rclone: Rclone, check_access: bool) -> Replicated:
     finished = rclone.run(job.mode, job.source, job.destination, *check, *job.arguments)
     entry = {
         **{"line": job.line, "source": job.source, "destination": job.destination, "mode": job.mode},
-        **{"exit_code": finished.exit_code, "recovered": False, "recovery": None, "error": None},
+        **{"exit_code": finished.exit_code, "recovered": False, "first_bisync": False},
+        **{"recovery": None, "error": None},
     }
     if finished.exit_code == 0:
         logger.info(f"✅ {job.describe()}: done")
@@ -114,7 +119,7 @@ def run_job(job: Job, rclone: Rclone, check_access: bool) -> Replicated:
         return failed(job, finished, entry)
     if check and (side := without_check_file(job, rclone)):
         return failed(job, finished, entry, f"; not recovered: {side} holds no {CHECK_FILE} (check-access)")
-    return recover(job, rclone, check, entry, finished)
+    return recover(job, rclone, check, entry, finished, first=not failed_before)
 
 
 def without_check_file(job: Job, rclone: Rclone) -> str | None:
@@ -126,7 +131,9 @@ def without_check_file(job: Job, rclone: Rclone) -> str | None:
     return None
 
 
-def recover(job: Job, rclone: Rclone, check: tuple[str, ...], entry: dict, failure: Finished) -> Replicated:
+def recover(
+    job: Job, rclone: Rclone, check: tuple[str, ...], entry: dict, failure: Finished, first: bool
+) -> Replicated:
     """After a failed bisync: newer files copied both ways, then a resync, which makes the
     listings bisync compares against anew. Nothing is deleted on either side."""
     logger.warning(
@@ -145,6 +152,11 @@ def recover(job: Job, rclone: Rclone, check: tuple[str, ...], entry: dict, failu
     }
     if resync is not None and resync.exit_code == 0:
         entry["recovered"] = True
+        if first and any(FIRST_BISYNC in line for line in (*failure.errors, *failure.lines)):
+            # Every pair's first bisync ends this way; its resync is the setting up, no failure.
+            entry.update(first_bisync=True, error=None)
+            logger.info(f"✅ {job.describe()}: the pair's first bisync, its listings made by a resync")
+            return Replicated(outcome_for(Status.OK), entry)
         message = f"{job.describe()} failed (rclone exit {failure.exit_code}) and was recovered by a resync"
         logger.warning(message)
         return Replicated(outcome_for(Status.WARNING, message), entry)

@@ -12,8 +12,10 @@ A job that fails does not stop the others. The run is ok when every job is; a wa
 nothing: every bad line is named, exit 2.
 """
 
+import json
 import logging
 import os
+from pathlib import Path
 
 from helper.outcome import Status, outcome_for
 from helper.rclone import Rclone
@@ -135,6 +137,21 @@ def add_arguments(parser) -> None:
     """replicate takes no options of its own: the job file and the settings say everything."""
 
 
+def failed_last_time(settings: Settings) -> set[tuple[str, str]]:
+    """The (source, destination) pairs, masked as the JSON keeps them, whose job failed in the
+    last run: a bisync of theirs that finds no listings lost them to that failure, and is no
+    pair's first bisync."""
+    try:
+        entries = json.loads((Path(settings.log_dir) / f"last-{NAME}.json").read_text())["replicate_jobs"]
+        return {
+            (entry["source"], entry["destination"])
+            for entry in entries
+            if entry.get("exit_code") and not entry.get("recovered")
+        }
+    except (OSError, ValueError, KeyError, TypeError):
+        return set()
+
+
 def run(context: RunContext) -> WorkerReport:
     settings, stop = context.settings, context.restic.stop
     for warning in settings.warnings:
@@ -148,11 +165,15 @@ def run(context: RunContext) -> WorkerReport:
     if problems:
         return config_error("; ".join(problems))
     rclone = Rclone(settings.rclone_bin, settings.restic_environment, settings.replicate_verbose, stop)
+    troubled = failed_last_time(settings)
     results: list[Replicated] = []
     for job in jobs:
         if stop.stopped():
             break
-        results.append(rclone_jobs.run_job(job, rclone, settings.replicate_bisync_check_access))
+        failed_before = (settings.masker.mask(job.source), settings.masker.mask(job.destination)) in troubled
+        results.append(
+            rclone_jobs.run_job(job, rclone, settings.replicate_bisync_check_access, failed_before)
+        )
     if settings.replicate_repository and not stop.stopped():
         results.append(restic_copy.run(context))
     return verdict(results, stop.stopped())
