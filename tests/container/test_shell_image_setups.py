@@ -138,6 +138,17 @@ def test_the_operators_commands_dry_and_real(smoke) -> None:
     assert last_json(container, "restore-test")["verification"] == "skipped"
 
 
+def test_replicate_bisyncs_the_pair_of_the_job_file(smoke) -> None:
+    _, container = smoke
+    succeeds(container, "/bin/replicate")
+    succeeds(container, "test", "-f", "/data/sync_b/a.txt")
+    document = last_json(container, "replicate")
+    assert (document["replicate_jobs_processed"], document["replicate_jobs_failed"]) == (1, 0)
+    succeeds(container, "sh", "-c", "echo b > /data/sync_b/b.txt")
+    succeeds(container, "/bin/bisync")
+    succeeds(container, "test", "-f", "/data/sync_a/b.txt")
+
+
 def test_cron_log_is_rotated_into_an_archive(smoke) -> None:
     _, container = smoke
     succeeds(container, "sh", "-c", "printf x >> /var/log/cron.log")
