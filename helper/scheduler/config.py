@@ -147,6 +147,25 @@ def schedule_warnings(schedules: list[Schedule], zone: ZoneInfo, lock_wait: floa
     return warnings
 
 
+def unreadable_files(settings: Settings, environment: Mapping[str, str]) -> list[str]:
+    """Files restic and rclone read themselves, checked here so that a typo stops the start
+    with its name rather than every run: RESTIC_CACERT, and RCLONE_CONFIG for an `rclone:`
+    repository that names a remote (an inline `rclone::backend,…` or a remote defined in
+    variables needs none)."""
+    wanted = [("RESTIC_CACERT", environment.get("RESTIC_CACERT", ""))]
+    remote = settings.restic_repository.removeprefix("rclone:")
+    # rclone also reads remotes from RCLONE_CONFIG_<REMOTE>_* variables, without any file.
+    from_variables = any(name.startswith("RCLONE_CONFIG_") for name in environment)
+    if remote != settings.restic_repository and not remote.startswith(":") and not from_variables:
+        wanted.append(("RCLONE_CONFIG", environment.get("RCLONE_CONFIG", "")))
+    return [
+        f"{name}: cannot read {path}"
+        + (" (the rclone: repository's remote is defined there)" if name == "RCLONE_CONFIG" else "")
+        for name, path in wanted
+        if path and not os.access(path, os.R_OK)
+    ]
+
+
 def load(base: Mapping[str, str] | None = None) -> Plan:
     """Given the process environment (default: os.environ), return the Plan: the environment
     with ENV_FILE applied, its settings and schedules, and every problem and warning."""
@@ -162,6 +181,6 @@ def load(base: Mapping[str, str] | None = None) -> Plan:
     problems += setting_problems
     warnings += loaded.warnings
     schedules, cron_problems = job_schedules(loaded)
-    problems += cron_problems + job_needs(loaded, schedules)
+    problems += cron_problems + job_needs(loaded, schedules) + unreadable_files(loaded, environment)
     warnings += schedule_warnings(schedules, ZoneInfo(loaded.tz), loaded.schedule_lock_wait)
     return Plan(loaded, environment, tuple(schedules), tuple(problems), tuple(warnings))

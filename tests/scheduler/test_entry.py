@@ -59,18 +59,54 @@ def test_config_check_reports_every_problem_and_exits_2(sandbox):
     assert "❌ RESTIC_PASSWORD: not set" in completed.stdout
     assert "⚠️ CHECK_CRON: '0 0 31 2 *' can never fire" in completed.stdout
     assert completed.stdout.endswith("config-check: 2 error(s), 1 warning(s)\n")
-    document = json.loads(entry(sandbox, "config-check", "--json", BACKUP_CRON="61 * * * *").stdout)
-    assert document["ok"] is False and document["errors"][0].startswith("BACKUP_CRON: ")
 
 
-def test_config_check_names_what_a_scheduled_job_lacks_and_warns_about_removed_variables(sandbox):
-    completed = entry(sandbox, "config-check", FORGET_CRON="30 1 * * *", NFS_TARGET="nas:/export")
+def test_config_check_json_speaks_the_shell_images_schema_and_names_each_check(sandbox):
+    document = json.loads(
+        entry(sandbox, "config-check", "-j", BACKUP_CRON="61 * * * *", CHECK_CRON="0 0 31 2 *").stdout
+    )
+    assert document["schema"] == "restic-backup-helper.config-check/1"
+    assert (document["command"], document["ok"], document["exit_code"]) == ("config-check", False, 2)
+    assert (document["errors"], document["warnings"]) == (1, 1)
+    assert document["error_messages"][0].startswith("BACKUP_CRON: not a valid cron expression")
+    by_key = {check["key"]: check for check in document["checks"]}
+    assert by_key["BACKUP_CRON"]["status"] == "fail" and by_key["CHECK_CRON"]["status"] == "warn"
+    assert by_key["RESTIC_REPOSITORY"] == {
+        "key": "RESTIC_REPOSITORY",
+        "status": "ok",
+        "message": sandbox.env["RESTIC_REPOSITORY"],
+    }
+    assert by_key["RESTIC_PASSWORD"]["message"] == "set (secret, not shown)"
+    assert sandbox.env["RESTIC_PASSWORD"] not in json.dumps(document)
+    assert by_key["BACKUP_PATHS"]["status"] == "ok"
+
+
+def test_config_check_reads_the_files_restic_and_rclone_would_read(sandbox):
+    missing = str(sandbox.root / "missing")
+    completed = entry(
+        sandbox,
+        "config-check",
+        RESTIC_CACERT=missing,
+        RESTIC_REPOSITORY="rclone:nas:repo",
+        RCLONE_CONFIG=missing,
+    )
+    assert completed.returncode == 2
+    assert f"❌ RESTIC_CACERT: cannot read {missing}" in completed.stdout
+    assert f"❌ RCLONE_CONFIG: cannot read {missing}" in completed.stdout
+    inline = entry(
+        sandbox, "config-check", RESTIC_REPOSITORY="rclone::local:/srv/repo", RCLONE_CONFIG=missing
+    )
+    assert inline.returncode == 0, inline.stdout
+
+
+def test_config_check_names_what_a_scheduled_job_lacks_and_warns_about_old_names(sandbox):
+    completed = entry(sandbox, "config-check", FORGET_CRON="30 1 * * *", SYNC_VERBOSE="OFF")
     assert completed.returncode == 2
     assert (
         "❌ FORGET_CRON: forget is scheduled, but every run would exit 2: RESTIC_FORGET_ARGS is empty"
         in completed.stdout
     )
-    assert "⚠️ NFS_TARGET is set but not supported" in completed.stdout
+    assert "⚠️ SYNC_VERBOSE is deprecated: rename it to REPLICATE_VERBOSE" in completed.stdout
     scheduler = entry(sandbox, FORGET_CRON="30 1 * * *")
     assert scheduler.returncode == 2
     assert (
@@ -141,3 +177,14 @@ def test_any_other_command_is_execd_as_given(sandbox):
     assert snapshots.returncode == 0 and json.loads(snapshots.stdout) == []
     missing = entry(sandbox, "no-such-command")
     assert missing.returncode == 127 and "cannot run no-such-command" in missing.stderr
+
+
+def test_bin_cron_list_is_an_executable_of_its_own(sandbox):
+    # The shell image's users run `docker exec c /bin/cron-list`.
+    env = {**sandbox.env, **QUICK, "BACKUP_CRON": "30 2 * * *"}
+    completed = subprocess.run(
+        [str(ROOT / "bin" / "cron-list"), "--json"], env=env, text=True, capture_output=True, timeout=60
+    )
+    assert completed.returncode == 0, completed.stderr
+    rows = {row["job"]: row for row in json.loads(completed.stdout)["jobs"]}
+    assert rows["backup"]["expression"] == "30 2 * * *" and len(rows["backup"]["next"]) == 5
