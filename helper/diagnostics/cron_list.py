@@ -10,9 +10,9 @@ from datetime import datetime
 from helper import workers
 from helper.clock import SYSTEM, wall_time
 from helper.outcome import EXIT_CONFIG_ERROR
+from helper.schedule import fire_times
 from helper.scheduler import config
 from helper.scheduler.describe import describe
-from helper.scheduler.schedule import fire_times
 
 SHOWN_FIRE_TIMES = 5
 

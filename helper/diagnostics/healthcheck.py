@@ -7,14 +7,12 @@ those have no scheduler to watch and are healthy while their worker runs.
 
 import argparse
 import sys
-from datetime import datetime
 from pathlib import Path
 
-from helper import settings
+from helper import heartbeat, settings
 from helper.clock import SYSTEM
 from helper.command_names import one_shot_worker
 from helper.outcome import EXIT_FAILED, EXIT_OK
-from helper.scheduler import heartbeat
 
 # How late the scheduler may be on its own promised wake-up before it counts as stuck.
 DEFAULT_SLACK_SECONDS = 120
@@ -38,33 +36,6 @@ def container_worker(pid: int = CONTAINER_INIT_PID) -> str:
     return one_shot_worker([word for word in words[start + 1 :] if word])
 
 
-def verdict(document: dict | None, now: float, slack_seconds: float) -> tuple[bool, str]:
-    """Given the heartbeat document and the time (epoch seconds), return (healthy, reason)."""
-    if document is None:
-        return False, "no readable heartbeat: is the scheduler running?"
-    pid = document.get("pid")
-    if not isinstance(pid, int) or heartbeat.process_start_ticks(pid) is None:
-        return False, f"the scheduler (pid {pid}) is not running"
-    if heartbeat.process_start_ticks(pid) != document.get("process_start_ticks"):
-        return False, f"pid {pid} is another process now; the scheduler is gone"
-    state = document.get("state")
-    if state == "stopped":
-        return False, "the scheduler has stopped"
-    if state == "starting":
-        # Services that wait for "healthy" count on the repository being there by then.
-        return False, f"the scheduler (pid {pid}) is still starting: probing the repository"
-    promised = document.get("next_wake_at")
-    if promised:
-        try:
-            late = now - datetime.fromisoformat(promised).timestamp()
-        except (TypeError, ValueError):
-            return False, f"unreadable heartbeat: next_wake_at is {promised!r}"
-        if late > slack_seconds:
-            return False, f"the scheduler is {late:.0f}s late for its wake-up at {promised}"
-    upcoming = f"next wake {promised}" if promised else "no job scheduled"
-    return True, f"scheduler pid {pid} is {state}; {upcoming}"
-
-
 def main(argv: list[str]) -> int:
     """Given `[--heartbeat PATH] [--slack SECONDS]`, print the verdict and return 0 or 1."""
     parser = argparse.ArgumentParser(prog="healthcheck", description=__doc__.splitlines()[0])
@@ -76,6 +47,6 @@ def main(argv: list[str]) -> int:
         sys.stdout.write(f"healthy: a one-shot {worker} run, no scheduler in this container\n")
         return EXIT_OK
     path = options.heartbeat or heartbeat.path_in(settings.load()[0].log_dir)
-    healthy, reason = verdict(heartbeat.read(path), SYSTEM.time(), options.slack)
+    healthy, reason = heartbeat.verdict(heartbeat.read(path), SYSTEM.time(), options.slack)
     sys.stdout.write(f"{'healthy' if healthy else 'unhealthy'}: {reason}\n")
     return EXIT_OK if healthy else EXIT_FAILED

@@ -25,7 +25,8 @@ def report_problems(problems: tuple[str, ...]) -> None:
 
 def probe_phase(plan, console, signals) -> int | None:
     """Run the probe with a `starting` heartbeat that promises an answer by its deadline."""
-    from helper.scheduler import heartbeat, probe
+    from helper import heartbeat
+    from helper.scheduler import probe
 
     settings = plan.settings
     promised = SYSTEM.now() + timedelta(seconds=settings.probe_timeout + probe.INIT_SECONDS)

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from helper import schedule as schedule_module
 from helper import workers
 from helper.clock import SYSTEM, wall_time
-from helper.scheduler import schedule as schedule_module
-from helper.scheduler.schedule import Schedule
+from helper.schedule import Schedule
 from helper.settings import Settings
 
 # ENV_FILE reloads the schedules; other variables would make scheduled runs differ from

@@ -4,7 +4,7 @@ The common shapes get a natural sentence ("every 6 hours at minute 0", "at 02:30
 Monday through Friday"); anything else is spelled out field by field.
 """
 
-from helper.scheduler.schedule import Schedule
+from helper.schedule import Schedule
 
 MONTHS = ("", "January", "February", "March", "April", "May", "June", "July", "August", "September",
           "October", "November", "December")  # fmt: skip

@@ -4,11 +4,12 @@ due, which tick came too late, when to wake next. The clock is a parameter, so t
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from helper import heartbeat
 from helper.clock import SYSTEM, Clock, wall_time
-from helper.scheduler import config, heartbeat
+from helper.schedule import Schedule, next_fire
+from helper.scheduler import config
 from helper.scheduler.children import Child
 from helper.scheduler.console import Console
-from helper.scheduler.schedule import Schedule, next_fire
 from helper.scheduler.signals import SignalPipe
 
 # A tick found later than this (a suspended host, a clock step) is skipped, not run.

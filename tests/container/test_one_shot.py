@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from helper.scheduler.heartbeat import FILE_NAME as HEARTBEAT
+from helper.heartbeat import FILE_NAME as HEARTBEAT
 from tests.container.engine import PASSWORD
 
 pytestmark = pytest.mark.docker

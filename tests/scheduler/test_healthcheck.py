@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from helper.scheduler.heartbeat import process_start_ticks
+from helper.heartbeat import process_start_ticks
 
 
 def heartbeat(path, **fields) -> None:

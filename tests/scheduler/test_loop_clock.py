@@ -7,9 +7,10 @@ import os
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
+from helper import heartbeat
 from helper.masking import Masker
 from helper.output import LineReader
-from helper.scheduler import children, config, heartbeat, loop, ticks
+from helper.scheduler import children, config, loop, ticks
 from helper.scheduler.console import Console
 from helper.scheduler.state import LATE_LIMIT, Loop, plan_jobs
 from tests.support.fake_clock import FakeClock

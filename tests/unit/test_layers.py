@@ -27,6 +27,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "helper.files",
             "helper.procfs",
             "helper.mounts",
+            "helper.schedule",
+            "helper.heartbeat",
             "helper.output",
             "helper.restic_facts",
             "helper.clock",

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from helper.diagnostics.healthcheck import verdict
-from helper.scheduler.heartbeat import process_start_ticks
+from helper.heartbeat import process_start_ticks, verdict
 
 NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
 

@@ -4,7 +4,7 @@ that passed meanwhile are not replayed, and a tick found too late is skipped."""
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from helper.scheduler.schedule import parse
+from helper.schedule import parse
 from helper.scheduler.state import LATE_LIMIT, advance, earliest, plan_jobs
 
 ZONE = ZoneInfo("UTC")

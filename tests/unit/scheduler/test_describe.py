@@ -2,8 +2,8 @@
 
 import pytest
 
+from helper.schedule import parse
 from helper.scheduler.describe import describe
-from helper.scheduler.schedule import parse
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from helper.scheduler.schedule import fire_times, next_fire, parse
+from helper.schedule import fire_times, next_fire, parse
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")  # 2024-03-31 02:00 -> 03:00, 2024-10-27 03:00 -> 02:00
 LORD_HOWE = ZoneInfo("Australia/Lord_Howe")  # moves by 30 minutes: 02:00 -> 01:30 on 2024-04-07

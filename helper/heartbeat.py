@@ -57,3 +57,30 @@ def read(path: Path) -> dict | None:
     except (OSError, ValueError):
         return None
     return document if isinstance(document, dict) else None
+
+
+def verdict(document: dict | None, now: float, slack_seconds: float) -> tuple[bool, str]:
+    """Given the heartbeat document and the time (epoch seconds), return (healthy, reason)."""
+    if document is None:
+        return False, "no readable heartbeat: is the scheduler running?"
+    pid = document.get("pid")
+    if not isinstance(pid, int) or process_start_ticks(pid) is None:
+        return False, f"the scheduler (pid {pid}) is not running"
+    if process_start_ticks(pid) != document.get("process_start_ticks"):
+        return False, f"pid {pid} is another process now; the scheduler is gone"
+    state = document.get("state")
+    if state == "stopped":
+        return False, "the scheduler has stopped"
+    if state == "starting":
+        # Services that wait for "healthy" count on the repository being there by then.
+        return False, f"the scheduler (pid {pid}) is still starting: probing the repository"
+    promised = document.get("next_wake_at")
+    if promised:
+        try:
+            late = now - datetime.fromisoformat(promised).timestamp()
+        except (TypeError, ValueError):
+            return False, f"unreadable heartbeat: next_wake_at is {promised!r}"
+        if late > slack_seconds:
+            return False, f"the scheduler is {late:.0f}s late for its wake-up at {promised}"
+    upcoming = f"next wake {promised}" if promised else "no job scheduled"
+    return True, f"scheduler pid {pid} is {state}; {upcoming}"
