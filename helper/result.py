@@ -30,7 +30,7 @@ class RunResult:
     log_tail_truncated: bool = False
     # The repository's locks at the run's last inspection (counts, oldest age, when), or None
     # when the run did not look at them.
-    locks: Mapping[str, float] | None = None
+    locks: Mapping[str, object] | None = None
 
     @property
     def duration_seconds(self) -> float:
@@ -65,5 +65,6 @@ class RunResult:
             "exit_code": self.exit_code,
             "error": self.error,
             "lock_wait_seconds": round(self.lock_wait_seconds, 3),
+            "repository_locks": dict(self.locks) if self.locks is not None else None,
             **self.extras,
         }

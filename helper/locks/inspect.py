@@ -43,7 +43,7 @@ class Inspection:
     def ids(self) -> set[str]:
         return {lock.record.lock_id for lock in self.locks}
 
-    def summary(self) -> dict[str, float]:
+    def summary(self) -> dict[str, object]:
         """The numbers the lock gauges show: counts, the oldest age, and when this was seen."""
         ages = [lock.age(self.at) for lock in self.locks]
         return {
@@ -52,6 +52,8 @@ class Inspection:
             "stale": sum(lock.verdict.verdict == STALE for lock in self.locks),
             "oldest_age_seconds": max([age for age in ages if age is not None and age > 0], default=0),
             "inspected_at": self.at,
+            # Who holds them, for status; the lock gauges take the numbers only.
+            "holders": sorted({f"{lock.record.hostname} (pid {lock.record.pid})" for lock in self.locks}),
         }
 
     def documents(self) -> list[dict]:
