@@ -66,6 +66,17 @@ def count_from(minimum: int) -> Kind:
     return Kind(f"integer ≥ {minimum}", parse)
 
 
+def parse_factor(raw: str) -> float:
+    """A multiplier of 1 or more (`3`, `2.5`)."""
+    try:
+        number = float(raw.strip())
+    except ValueError:
+        number = float("nan")
+    if not 1 <= number <= LARGEST_COUNT:  # NaN fails both comparisons
+        raise ValueError(f"expected a number of 1 or more, got {raw!r}")
+    return number
+
+
 def parse_port(raw: str) -> int:
     port = parse_count(raw)
     if not 0 < port < 65536:
@@ -171,3 +182,4 @@ DURATION = Kind("duration", parse_duration)
 ARGUMENTS = Kind("words", parse_arguments)
 CRON = Kind("cron", parse_cron)
 ZONE = Kind("time zone", parse_zone)
+FACTOR = Kind("number ≥ 1", parse_factor)

@@ -44,12 +44,13 @@ NAMES = (
     "mount-snapshot",
     "rotate_log",
     "replicate",
+    "status",
 )
 
 
 # Other names of a job, as the shell image's symlinks (/bin/health-summary runs status): one
 # line each, alias -> job; bin/<alias> is its launcher.
-ALIASES: dict[str, str] = {"bisync": "replicate"}
+ALIASES: dict[str, str] = {"bisync": "replicate", "health-summary": "status"}
 
 
 def named(word: str) -> str | None:

@@ -26,6 +26,7 @@ MALFORMED = {
     "words": "--exclude 'unterminated",
     "cron": "* * *",
     "time zone": "Mars/Olympus_Mons",
+    "number ≥ 1": "0.5",
 }
 
 
@@ -133,6 +134,7 @@ WELL_FORMED = {
     "words": "--exclude 'a b'",
     "cron": "@hourly",
     "time zone": "Asia/Tokyo",
+    "number ≥ 1": "2.5",
 }
 
 

@@ -1,0 +1,99 @@
+"""/bin/status and /bin/health-summary after real runs on a real repository, read as a user's
+script reads them: the JSON on stdout, the exit code."""
+
+import json
+import subprocess
+
+from helper.clock import SYSTEM
+from tests.core.conftest import output
+from tests.scheduler.conftest import exclusive_lock_of_other_host
+
+SCHEDULED = {"BACKUP_CRON": "0 3 * * *", "FORGET_CRON": "0 8 * * *", "RESTIC_FORGET_ARGS": "--keep-last 3"}
+DAY = 86400
+
+
+def status(sandbox, *arguments: str, **overrides) -> tuple[subprocess.CompletedProcess, dict]:
+    completed = sandbox.helper("status", "--json", *arguments, **{**SCHEDULED, **overrides})
+    return completed, json.loads(completed.stdout)
+
+
+def age_last_success(sandbox, job: str, seconds: float) -> None:
+    """What the passing of time does to a record: its last success moves into the past."""
+    path = sandbox.log_dir / f"last-{job}.json"
+    document = json.loads(path.read_text())
+    document["last_success_epoch"] = int(SYSTEM.time() - seconds)
+    path.write_text(json.dumps(document))
+
+
+def test_after_good_runs_the_jobs_are_ok_and_only_the_missing_scheduler_warns(sandbox):
+    assert sandbox.helper("backup", **SCHEDULED).returncode == 0
+    assert sandbox.helper("forget", **SCHEDULED).returncode == 0
+    completed, document = status(sandbox)
+
+    assert completed.returncode == 0, output(completed)
+    assert document["schema"] == "restic-backup-helper.status/1" and document["command"] == "status"
+    assert (document["verdict"], document["failures"], document["warnings"]) == ("WARN", 0, 1)
+    jobs = {row["job"]: row for row in document["jobs"]}
+    assert (jobs["backup"]["status"], jobs["forget"]["status"], jobs["prune"]["status"]) == (
+        "ok",
+        "ok",
+        "disabled",
+    )
+    assert jobs["backup"]["stale_after_seconds"] == 3 * DAY + 600
+    assert jobs["backup"]["last_success_age_seconds"] < 60
+    assert document["findings"] == [
+        {"level": "WARN", "message": "no scheduler heartbeat: nothing runs on schedule here"}
+    ]
+    assert document["locks"] is None, "no run met a lock, so none looked at them"
+    assert {item["path"].rsplit("/", 1)[1] for item in document["recent_json"] if item["present"]} == {
+        "last-backup.json",
+        "last-forget.json",
+    }
+    assert sandbox.last_json("status")["verdict"] == "WARN"
+
+
+def test_a_forget_that_keeps_being_skipped_turns_warn_then_fail_while_backups_succeed(sandbox):
+    assert sandbox.helper("forget", **SCHEDULED).returncode == 0
+    first_success = sandbox.last_json("forget")["last_success_epoch"]
+    age_last_success(sandbox, "forget", 4 * DAY)
+    with exclusive_lock_of_other_host(sandbox.env):
+        skipped = sandbox.helper("forget", **SCHEDULED)
+    assert skipped.returncode == 0 and sandbox.last_json("forget")["status"] == "skipped"
+    assert sandbox.last_json("forget")["last_success_epoch"] < first_success - 3 * DAY, "not carried over"
+    assert sandbox.helper("backup", **SCHEDULED).returncode == 0
+
+    completed, document = status(sandbox)
+    assert completed.returncode == 0, output(completed)
+    assert document["verdict"] == "WARN"
+    assert "forget last succeeded 4d 0h ago; its schedule expects a success within 3d 0h" in [
+        finding["message"] for finding in document["findings"]
+    ]
+    # The skipped forget looked at the lock that stopped it.
+    assert document["locks"]["total"] == 1 and document["locks"]["holders"][0].startswith("otherhost (pid ")
+
+    age_last_success(sandbox, "forget", 7 * DAY)
+    completed, document = status(sandbox)
+    assert completed.returncode == 1 and document["verdict"] == "FAIL"
+    assert sandbox.last_json("status")["status"] == "failed"
+    # A tighter STATUS_STALE_FACTOR, a stricter verdict.
+    _, document = status(sandbox, STATUS_STALE_FACTOR="1.5")
+    assert {row["job"]: row["stale_after_seconds"] for row in document["jobs"]}["forget"] == 1.5 * DAY + 600
+
+
+def test_a_failed_backup_fails_and_health_summary_is_the_same_command(sandbox):
+    assert sandbox.helper("backup", **SCHEDULED, RESTIC_PASSWORD="not-the-password").returncode == 12
+    completed = sandbox.helper("health-summary", **SCHEDULED)
+
+    assert completed.returncode == 1, output(completed)
+    assert (
+        "== Jobs ==" in completed.stdout
+        and "[FAIL] backup's last run ended failed (exit 12)" in completed.stdout
+    )
+    assert sandbox.last_json("status")["verdict"] == "FAIL"
+    assert "not-the-password" not in output(completed)
+
+
+def test_a_malformed_stale_factor_is_named_and_exits_2(sandbox):
+    completed = sandbox.helper("status", STATUS_STALE_FACTOR="0.5")
+    assert completed.returncode == 2
+    assert "STATUS_STALE_FACTOR: expected a number of 1 or more, got '0.5'" in output(completed)
