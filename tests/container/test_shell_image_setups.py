@@ -108,6 +108,22 @@ def test_a_backup_cycle_with_hooks_and_its_inline_forget(smoke) -> None:
     assert "BACKUP_CRON" in succeeds(container, "/bin/cron-list")
 
 
+def test_status_and_health_summary_after_a_backup(smoke) -> None:
+    _, container = smoke
+    succeeds(container, "/bin/backup")
+    assert "== Jobs ==" in succeeds(container, "/bin/status")
+    document = json.loads(succeeds(container, "/bin/health-summary", "--json"))
+    assert (document["schema"], document["command"], document["exit_code"]) == (
+        "restic-backup-helper.status/1",
+        "status",
+        0,
+    )
+    assert document["verdict"] in ("OK", "WARN"), document["findings"]
+    assert {row["job"]: row["status"] for row in document["jobs"]}["backup"] == "ok"
+    assert document["scheduler"]["healthy"] is True, document["scheduler"]
+    assert len(document["recent_json"]) >= 14
+
+
 def test_the_operators_commands_dry_and_real(smoke) -> None:
     _, container = smoke
     succeeds(container, "/bin/backup")
