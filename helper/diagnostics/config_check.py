@@ -13,8 +13,8 @@ import sys
 from helper import workers
 from helper.clock import SYSTEM
 from helper.outcome import EXIT_CONFIG_ERROR, EXIT_OK
-from helper.scheduler import config
 from helper.settings import Settings
+from helper.workers import configuration
 
 SCHEMA = "restic-backup-helper.config-check/1"
 # Not a variable of its own: the shell image's check that something is named to back up.
@@ -52,7 +52,7 @@ def backup_paths(settings: Settings) -> dict:
     }
 
 
-def checks(plan: config.Plan) -> list[dict]:
+def checks(plan: configuration.Plan) -> list[dict]:
     """One check per variable, in the settings table's order, then the checks of problems that
     belong to no variable: each `fail` with its problem, `warn` with its warning, else `ok`."""
     masker = plan.settings.masker
@@ -69,7 +69,7 @@ def checks(plan: config.Plan) -> list[dict]:
     return [*result, backup_paths(plan.settings), *found.values()]
 
 
-def document(plan: config.Plan) -> dict:
+def document(plan: configuration.Plan) -> dict:
     settings, now = plan.settings, SYSTEM.now().astimezone()
     return {
         "schema": SCHEMA,
@@ -93,7 +93,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="config-check", description=__doc__.splitlines()[0])
     parser.add_argument("-j", "--json", action="store_true", help="print one JSON document")
     options = parser.parse_args(argv)
-    plan = config.load()
+    plan = configuration.load()
     if options.json:
         sys.stdout.write(json.dumps(document(plan), indent=2, ensure_ascii=False) + "\n")
     else:

@@ -11,13 +11,13 @@ from helper import workers
 from helper.clock import SYSTEM, wall_time
 from helper.outcome import EXIT_CONFIG_ERROR
 from helper.schedule import fire_times
-from helper.scheduler import config
 from helper.scheduler.describe import describe
+from helper.workers import configuration
 
 SHOWN_FIRE_TIMES = 5
 
 
-def job_rows(plan: config.Plan, now: datetime) -> list[dict]:
+def job_rows(plan: configuration.Plan, now: datetime) -> list[dict]:
     """Return one row per job, enabled or not, with its next fire times in TZ."""
     zone = plan.zone
     schedules = {schedule.job: schedule for schedule in plan.schedules}
@@ -37,7 +37,7 @@ def job_rows(plan: config.Plan, now: datetime) -> list[dict]:
     return rows
 
 
-def print_text(plan: config.Plan, now: datetime, rows: list[dict]) -> None:
+def print_text(plan: configuration.Plan, now: datetime, rows: list[dict]) -> None:
     zone_name, zone = plan.settings.tz, plan.zone
     # A problem of a job is shown on its row; every other one (TZ, ENV_FILE, ...) comes first.
     shown = {row.get("problem") for row in rows}
@@ -69,7 +69,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="cron-list", description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     options = parser.parse_args(argv)
-    plan = config.load()
+    plan = configuration.load()
     now = SYSTEM.now()
     rows = job_rows(plan, now)
     if options.json:

@@ -41,9 +41,10 @@ def main(argv: list[str]) -> int:
     """Validate the settings, probe the repository, then schedule until a stop signal."""
     from helper import settings as settings_module
     from helper import stop, workers
-    from helper.scheduler import config, loop
+    from helper.scheduler import loop
     from helper.scheduler.console import Console
     from helper.scheduler.signals import SignalPipe
+    from helper.workers import configuration
     from helper.workers.rotate_log import CRON_LOG
 
     parser = argparse.ArgumentParser(
@@ -54,7 +55,7 @@ def main(argv: list[str]) -> int:
     parser.parse_args(argv)
     # Taken before TZ is applied, so a SIGHUP reload starts from what the container was given.
     base_environment = dict(os.environ)
-    plan = config.load(base_environment)
+    plan = configuration.load(base_environment)
     if plan.problems:
         report_problems(plan.problems)
         return EXIT_CONFIG_ERROR

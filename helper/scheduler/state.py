@@ -7,10 +7,10 @@ from datetime import datetime, timedelta
 from helper import heartbeat
 from helper.clock import SYSTEM, Clock, wall_time
 from helper.schedule import Schedule, next_fire
-from helper.scheduler import config
 from helper.scheduler.children import Child
 from helper.scheduler.console import Console
 from helper.scheduler.signals import SignalPipe
+from helper.workers import configuration
 
 # A tick found later than this (a suspended host, a clock step) is skipped, not run.
 LATE_LIMIT = timedelta(seconds=60)
@@ -34,7 +34,7 @@ class Loop:
     """Everything the running scheduler holds. Every reading of the time and every sleep goes
     through `clock`, so a test drives the loop with a fake one."""
 
-    plan: config.Plan
+    plan: configuration.Plan
     base_environment: dict[str, str]
     console: Console
     signals: SignalPipe

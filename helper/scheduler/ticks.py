@@ -7,9 +7,10 @@ from datetime import datetime
 from helper import settings as settings_module
 from helper import workers
 from helper.outcome import EXIT_CANNOT_START
-from helper.scheduler import children, config
+from helper.scheduler import children
 from helper.scheduler.describe import describe
 from helper.scheduler.state import JobState, Loop, advance, earliest, local, plan_jobs, write_heartbeat
+from helper.workers import configuration
 
 
 def announce(loop: Loop) -> None:
@@ -88,7 +89,7 @@ def reload(loop: Loop) -> None:
     if not loop.plan.settings.env_file:
         loop.say("SIGHUP ignored: ENV_FILE is not set, so there is nothing to reload")
         return
-    plan = config.load(loop.base_environment)
+    plan = configuration.load(loop.base_environment)
     if plan.problems:
         for problem in plan.problems:
             loop.say(f"❌ reload rejected: {problem}")

@@ -1,8 +1,7 @@
 """Validation as the scheduler, config-check and cron-list share it: every problem named by
 its variable, warnings for schedules that never fire or collide, and the ENV_FILE overlay."""
 
-from helper.scheduler import config
-from helper.workers import backup, forget
+from helper.workers import backup, configuration, forget
 
 BASE = {
     "RESTIC_PASSWORD": "secret-password",
@@ -14,7 +13,7 @@ BASE = {
 
 
 def load(**environment):
-    return config.load({**BASE, **environment})
+    return configuration.load({**BASE, **environment})
 
 
 def test_every_invalid_expression_is_reported_at_once_with_its_variable():

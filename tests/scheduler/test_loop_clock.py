@@ -10,9 +10,10 @@ from types import SimpleNamespace
 from helper import heartbeat
 from helper.masking import Masker
 from helper.output import LineReader
-from helper.scheduler import children, config, loop, ticks
+from helper.scheduler import children, loop, ticks
 from helper.scheduler.console import Console
 from helper.scheduler.state import LATE_LIMIT, Loop, plan_jobs
+from helper.workers import configuration
 from tests.support.fake_clock import FakeClock
 
 NOON = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)  # FakeClock's start
@@ -29,7 +30,7 @@ def fake_loop(tmp_path, fake: FakeClock) -> Loop:
         "RESTIC_PASSWORD": "unused",
         "STOP_GRACE_SECONDS": "20",
     }
-    plan = config.load(environment)
+    plan = configuration.load(environment)
     console = Console(Masker.from_secrets(()), io.StringIO())
     state = Loop(plan, environment, console, signals=None, clock=fake.clock)
     state.jobs = plan_jobs(plan.schedules, plan.zone, state.clock.now())

@@ -1,5 +1,7 @@
-"""What the scheduler runs: the settings, the ENV_FILE overlay and each job's Schedule, with
-every problem and warning collected at once, each naming its variable."""
+"""The configuration as the scheduler, config-check, cron-list and doctor judge it alike: the
+settings, the ENV_FILE overlay and each job's Schedule, with every problem and warning
+collected at once, each naming its variable. Here, in the workers' layer, because it reads the
+registry and a job (doctor) reports on it."""
 
 import os
 from collections.abc import Mapping
