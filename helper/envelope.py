@@ -99,7 +99,8 @@ def early_exit(worker: ModuleType, problems: tuple[str, ...], lock: RunLockState
         logger.info(f"⏳ waited {lock.waited:.1f}s for the run lock {lock.path}")
     if isinstance(lock, run_lock.RunLock) and lock.took_over_from:
         logger.warning(lock.takeover_message())
-    if problems:
+    # doctor and status report a broken configuration rather than being stopped by it.
+    if problems and not getattr(worker, "RUNS_ON_BAD_CONFIGURATION", False):
         for problem in problems:
             logger.error(problem)
         return config_error("configuration error: " + "; ".join(problems))

@@ -11,6 +11,9 @@ helper/workers/<name>.py, which declares what it is and does it:
                     optional CRON_OLD_NAME, the shell image's deprecated name of it (SYNC_CRON)
     FIELDS          its extra fields in last-<NAME>.json (null when a run stopped before it)
     GAUGES          the FIELDS that become gauges in the .prom file (never ids or tags)
+    RUNS_ON_BAD_CONFIGURATION
+                    optional, True for doctor and status: the job runs, and reports, when the
+                    settings have problems, where any other job exits 2 before it starts
     SETTINGS        optional: the job's own variables (RESTORE_TEST_MIN_FILES), rows of the
                     settings table like any other
     requirements(settings) -> list[str]

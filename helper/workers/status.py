@@ -30,6 +30,8 @@ SUMMARY = (
 TAKES_RUN_LOCK = False
 AUTO_UNLOCK = False
 CRON_VARIABLE = None
+# It reads records, not the repository: a broken setting is no reason to stay silent.
+RUNS_ON_BAD_CONFIGURATION = True
 FIELDS = ("verdict", "warnings", "failures", "jobs")
 GAUGES = ("warnings", "failures")
 SETTINGS = (
@@ -186,7 +188,12 @@ def build(settings: Settings) -> dict:
     jobs, findings = job_rows(settings, now)
     locks, lock_findings = lock_picture(settings, now)
     scheduler, scheduler_findings = scheduler_picture(settings, any(row["enabled"] for row in jobs), now)
-    findings += other_findings(settings) + lock_findings + scheduler_findings
+    # A configuration the scheduler refuses runs nothing: that fails, whatever the records say.
+    # (Imported here: the plan reads every job's declarations, this module's among them.)
+    from helper.workers import configuration
+
+    refused = [{"level": health.FAIL, "message": problem} for problem in configuration.load().problems]
+    findings += refused + other_findings(settings) + lock_findings + scheduler_findings
     levels = [finding["level"] for finding in findings]
     verdict = health.verdict(levels)
     return {

@@ -93,7 +93,10 @@ def test_a_failed_backup_fails_and_health_summary_is_the_same_command(sandbox):
     assert "not-the-password" not in output(completed)
 
 
-def test_a_malformed_stale_factor_is_named_and_exits_2(sandbox):
-    completed = sandbox.helper("status", STATUS_STALE_FACTOR="0.5")
-    assert completed.returncode == 2
-    assert "STATUS_STALE_FACTOR: expected a number of 1 or more, got '0.5'" in output(completed)
+def test_a_configuration_the_scheduler_refuses_fails_and_names_the_variable(sandbox):
+    # status still answers, where every other job would stop at the bad setting.
+    completed, document = status(sandbox, STATUS_STALE_FACTOR="0.5", RESTIC_PASSWORD="")
+    assert completed.returncode == 1, output(completed)
+    messages = [finding["message"] for finding in document["findings"] if finding["level"] == "FAIL"]
+    assert "STATUS_STALE_FACTOR: expected a number of 1 or more, got '0.5'" in messages
+    assert any(message.startswith("RESTIC_PASSWORD: not set") for message in messages)
