@@ -13,7 +13,7 @@ import sys
 from helper import workers
 from helper.clock import SYSTEM
 from helper.outcome import EXIT_CONFIG_ERROR, EXIT_OK
-from helper.settings import Settings
+from helper.settings import Settings, displayed
 from helper.workers import configuration
 
 SCHEMA = "restic-backup-helper.config-check/1"
@@ -31,19 +31,14 @@ def subject(message: str) -> str:
     return word.removesuffix("_FILE") if word.removesuffix("_FILE") in names else word
 
 
-def shown(settings: Settings, name: str) -> str:
-    """A setting's effective value as a check may show it: masked, and never a secret's."""
-    setting = next((row for row in workers.settings_table() if row.name == name), None)
-    value = settings.values.get(name.lower())
-    if setting is not None and setting.secret:
-        return "set (secret, not shown)" if value else "not set"
-    text = " ".join(value) if isinstance(value, tuple) else str(value)
-    return settings.masker.mask(text) if text else "empty"
-
-
 def backup_paths(settings: Settings) -> dict:
     if settings.backup_root_dir or settings.restic_job_args:
-        return {"key": BACKUP_PATHS, "status": "ok", "message": shown(settings, "BACKUP_ROOT_DIR")}
+        root = settings.backup_root_dir or "empty"
+        return {
+            "key": BACKUP_PATHS,
+            "status": "ok",
+            "message": settings.masker.mask(f"BACKUP_ROOT_DIR {root}"),
+        }
     status = "fail" if settings.backup_cron else "warn"
     return {
         "key": BACKUP_PATHS,
@@ -63,7 +58,7 @@ def checks(plan: configuration.Plan) -> list[dict]:
                 subject(message), {"key": subject(message), "status": status, "message": masker.mask(message)}
             )
     result = [
-        found.pop(row.name, {"key": row.name, "status": "ok", "message": shown(plan.settings, row.name)})
+        found.pop(row.name, {"key": row.name, "status": "ok", "message": displayed(plan.settings, row)})
         for row in workers.settings_table()
     ]
     return [*result, backup_paths(plan.settings), *found.values()]

@@ -51,6 +51,15 @@ def apply_time_zone(settings: Settings) -> None:
     time.tzset()
 
 
+def displayed(settings: Settings, setting: Setting) -> str:
+    """A setting's effective value as a report may show it: masked, and never a secret's."""
+    value = settings.values.get(setting.attribute)
+    if setting.secret:
+        return "set (secret, not shown)" if value else "not set"
+    text = " ".join(value) if isinstance(value, tuple) else str(value)
+    return settings.masker.mask(text) if text else "empty"
+
+
 def first_meaningful_line(text: str) -> str:
     """Return the first line that is neither blank nor a # comment, as the shell image did."""
     for line in text.splitlines():

@@ -48,6 +48,7 @@ NAMES = (
     "rotate_log",
     "replicate",
     "status",
+    "doctor",
 )
 
 

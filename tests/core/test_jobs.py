@@ -52,7 +52,7 @@ def test_scheduled_jobs_and_their_variables():
 
 def test_an_unknown_job_is_refused():
     with pytest.raises(KeyError):
-        workers.load("doctor")
+        workers.load("no-such-job")
     with pytest.raises(KeyError):
         workers.load("context")
 
