@@ -20,7 +20,7 @@ from helper.locks.budget import WaitBudget
 from helper.locks.session import RepositoryLocks
 from helper.logs import FILE_ONLY, RunLog
 from helper.outcome import EXIT_CONFIG_ERROR, EXIT_FAILED, Outcome, Status, outcome_for
-from helper.report import REPORTERS, skips
+from helper.report import REPORTERS, skips, state
 from helper.result import RunResult
 from helper.settings import Settings
 from helper.stop import TOKEN
@@ -219,4 +219,5 @@ def make_result(
         log_tail=run_log.tail.text(),
         log_tail_truncated=run_log.tail.truncated,
         locks=locks.last_inspection.summary() if locks.last_inspection else None,
+        previous_success=state.previous_success(settings.log_dir, job),
     )

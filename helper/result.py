@@ -31,6 +31,13 @@ class RunResult:
     # The repository's locks at the run's last inspection (counts, oldest age, when), or None
     # when the run did not look at them.
     locks: Mapping[str, object] | None = None
+    # The end of the last successful run before this one (from the previous document), which
+    # a run that fails or skips carries over: status measures staleness from it.
+    previous_success: datetime | None = None
+
+    @property
+    def last_success(self) -> datetime | None:
+        return self.finished_at if self.succeeded else self.previous_success
 
     @property
     def duration_seconds(self) -> float:
@@ -67,4 +74,6 @@ class RunResult:
             "lock_wait_seconds": round(self.lock_wait_seconds, 3),
             "repository_locks": dict(self.locks) if self.locks is not None else None,
             **self.extras,
+            "last_success_at": self.last_success.isoformat(timespec="seconds") if self.last_success else None,
+            "last_success_epoch": int(self.last_success.timestamp()) if self.last_success else None,
         }

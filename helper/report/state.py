@@ -1,8 +1,8 @@
-"""`$LOG_DIR/last-<job>.json`: the run document, written atomically, with the end of the last
-run that succeeded carried over from the previous document: a forget that keeps being skipped
-still shows how old its last success is (status reads it)."""
+"""`$LOG_DIR/last-<job>.json`: the run document, written atomically. The previous document
+also tells when the job last succeeded, which a run that fails or skips carries over."""
 
 import json
+from datetime import datetime
 from pathlib import Path
 
 from helper.files import atomic_write_text
@@ -15,22 +15,14 @@ def state_path(log_dir: str, job: str) -> Path:
     return Path(log_dir) / f"last-{job}.json"
 
 
-def last_success(result: RunResult, path: Path) -> dict:
-    """This run's end when it succeeded, else the previous document's last success (or null)."""
-    if result.succeeded:
-        return {
-            "last_success_at": result.finished_at.isoformat(timespec="seconds"),
-            "last_success_epoch": int(result.finished_at.timestamp()),
-        }
+def previous_success(log_dir: str, job: str) -> datetime | None:
+    """The end of the last successful run, as the previous document recorded it, or None."""
     try:
-        previous = json.loads(path.read_text())
-        at, epoch = previous["last_success_at"], previous["last_success_epoch"]
+        return datetime.fromisoformat(json.loads(state_path(log_dir, job).read_text())["last_success_at"])
     except (OSError, ValueError, KeyError, TypeError):
-        at, epoch = None, None
-    return {"last_success_at": at, "last_success_epoch": epoch}
+        return None
 
 
 def report(result: RunResult, settings: Settings, run_log: RunLog) -> None:
-    path = state_path(settings.log_dir, result.job)
-    document = {**result.document(), **last_success(result, path)}
-    atomic_write_text(path, json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    text = json.dumps(result.document(), indent=2, ensure_ascii=False) + "\n"
+    atomic_write_text(state_path(settings.log_dir, result.job), text)

@@ -3,6 +3,7 @@ script reads them: the JSON on stdout, the exit code."""
 
 import json
 import subprocess
+from datetime import UTC, datetime
 
 from helper.clock import SYSTEM
 from tests.core.conftest import output
@@ -21,7 +22,8 @@ def age_last_success(sandbox, job: str, seconds: float) -> None:
     """What the passing of time does to a record: its last success moves into the past."""
     path = sandbox.log_dir / f"last-{job}.json"
     document = json.loads(path.read_text())
-    document["last_success_epoch"] = int(SYSTEM.time() - seconds)
+    moment = datetime.fromtimestamp(int(SYSTEM.time() - seconds), UTC)
+    document.update(last_success_epoch=int(moment.timestamp()), last_success_at=moment.isoformat())
     path.write_text(json.dumps(document))
 
 
