@@ -60,7 +60,9 @@ def run(
             report, extras={**dict.fromkeys(getattr(worker, "FIELDS", ())), **report.extras}
         )
         post_hook(worker.NAME, settings, report)
-        result = make_result(worker.NAME, settings, started_at, report, locks, run_log)
+        result = make_result(
+            worker.NAME, settings, started_at, report, locks, run_log, getattr(worker, "NOTIFIES", True)
+        )
         run_reporters(result, settings, run_log)
         return result.exit_code
     finally:
@@ -198,6 +200,7 @@ def make_result(
     report: WorkerReport,
     locks: RepositoryLocks,
     run_log: RunLog,
+    notify: bool = True,
 ) -> RunResult:
     outcome, masker = report.outcome, settings.masker
     symbol = {Status.OK: "✅", Status.WARNING: "⚠️", Status.SKIPPED: "⏭"}.get(outcome.status, "❌")
@@ -220,4 +223,5 @@ def make_result(
         log_tail_truncated=run_log.tail.truncated,
         locks=locks.last_inspection.summary() if locks.last_inspection else None,
         previous_success=state.previous_success(settings.log_dir, job),
+        notify=notify,
     )

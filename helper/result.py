@@ -34,6 +34,8 @@ class RunResult:
     # The end of the last successful run before this one (from the previous document), which
     # a run that fails or skips carries over: status measures staleness from it.
     previous_success: datetime | None = None
+    # False for a job that is itself a notification (notify-test): mail and webhook stay quiet.
+    notify: bool = True
 
     @property
     def last_success(self) -> datetime | None:

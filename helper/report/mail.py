@@ -14,7 +14,9 @@ if TYPE_CHECKING:  # email.message costs ~10 ms to import; only runs that mail n
 
 def wanted(result: RunResult, settings: Settings) -> bool:
     # "On error" is the shell image's rule, a non-zero exit: a skipped run exits 0 and stays quiet.
-    return bool(settings.mailx_rcpt) and not (settings.mailx_on_error and not result.failed)
+    if not result.notify or not settings.mailx_rcpt:
+        return False
+    return not (settings.mailx_on_error and not result.failed)
 
 
 def build_message(result: RunResult, settings: Settings) -> "EmailMessage":

@@ -17,7 +17,7 @@ def request_body(result: RunResult, settings: Settings) -> tuple[str, str]:
 
 
 def report(result: RunResult, settings: Settings, run_log: RunLog) -> None:
-    if not settings.webhook_url or (settings.webhook_on_error and not result.failed):
+    if not result.notify or not settings.webhook_url or (settings.webhook_on_error and not result.failed):
         return
     body, content_type = request_body(result, settings)
     delivery.post_webhook(body, content_type, settings)

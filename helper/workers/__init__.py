@@ -14,6 +14,7 @@ helper/workers/<name>.py, which declares what it is and does it:
     RUNS_ON_BAD_CONFIGURATION
                     optional, True for doctor and status: the job runs, and reports, when the
                     settings have problems, where any other job exits 2 before it starts
+    NOTIFIES        optional, False for notify-test: its run sends no mail or webhook of its own
     SETTINGS        optional: the job's own variables (RESTORE_TEST_MIN_FILES), rows of the
                     settings table like any other
     requirements(settings) -> list[str]
@@ -49,6 +50,7 @@ NAMES = (
     "replicate",
     "status",
     "doctor",
+    "notify-test",
 )
 
 

@@ -16,7 +16,10 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("report", ("helper.report",)),
     ("workers", ("helper.workers", "helper.command_names")),
     ("locks", ("helper.locks",)),
-    ("runners", ("helper.restic", "helper.restic_output", "helper.hooks", "helper.rclone", "helper.delivery")),
+    (
+        "runners",
+        ("helper.restic", "helper.restic_output", "helper.hooks", "helper.rclone", "helper.delivery"),
+    ),
     ("records", ("helper.logs", "helper.result", "helper.settings")),
     (
         "leaves",
