@@ -51,6 +51,7 @@ NAMES = (
     "status",
     "doctor",
     "notify-test",
+    "sources-report",
 )
 
 
