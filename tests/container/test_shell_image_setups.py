@@ -124,6 +124,36 @@ def test_status_and_health_summary_after_a_backup(smoke) -> None:
     assert len(document["recent_json"]) >= 14
 
 
+def test_doctor_sources_report_and_notify_test(smoke) -> None:
+    _, container = smoke
+    document = json.loads(succeeds(container, "/bin/doctor", "--json"))
+    assert (document["schema"], document["command"]) == ("restic-backup-helper.doctor/1", "doctor")
+    assert (document["exit_code"], document["errors"]) == (0, 0), document["checks"]
+    for section in (
+        "runtime",
+        "environment",
+        "repository_probe",
+        "replicate",
+        "hooks",
+        "recent_json",
+        "checks",
+    ):
+        assert section in document, section
+    assert document["repository_probe"]["status"] == "ok"
+    assert document["environment"]["RESTIC_PASSWORD"] == "set (secret, not shown)"
+
+    succeeds(container, "/bin/sources-report")
+    report = last_json(container, "sources-report")
+    assert (report["job"], report["exit_code"]) == ("sources-report", 0)
+    assert report["sources_count"] >= 1 and report["total_files"] >= 1
+
+    environment = {"MAILX_RCPT": "ops@smoke.invalid", "WEBHOOK_URL": "https://webhook.smoke.invalid/test"}
+    succeeds(container, "/bin/notify-test", "--all", "--dry-run", **environment)
+    notified = last_json(container, "notify-test")
+    assert (notified["exit_code"], notified["dry_run"]) == (0, True)
+    assert (notified["mail_result"], notified["webhook_result"]) == ("dry-run", "dry-run")
+
+
 def test_the_operators_commands_dry_and_real(smoke) -> None:
     _, container = smoke
     succeeds(container, "/bin/backup")
