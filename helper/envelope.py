@@ -20,7 +20,7 @@ from helper.locks.budget import WaitBudget
 from helper.locks.session import RepositoryLocks
 from helper.logs import FILE_ONLY, RunLog
 from helper.outcome import EXIT_CONFIG_ERROR, EXIT_FAILED, Outcome, Status, outcome_for
-from helper.report import REPORTERS, skips, state
+from helper.report import REPORTERS, announce, skips, state
 from helper.result import RunResult
 from helper.settings import Settings
 from helper.stop import TOKEN
@@ -51,6 +51,7 @@ def run(
     run_log = RunLog(Path(settings.log_dir) / f"{worker.NAME}-last.log", settings.masker, console)
     try:
         logger.info(f"▶️ {worker.NAME} on {settings.hostname} started")
+        announce(worker.NAME, settings, started_at)
         locks = RepositoryLocks(
             restic.Restic(settings.restic_bin, settings.restic_environment), settings, budget
         )

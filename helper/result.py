@@ -8,6 +8,8 @@ from datetime import datetime
 from helper.outcome import EXIT_OK, Status
 
 SCHEMA_VERSION = 1
+# The status of a last-<job>.json written when a run starts, before its final report.
+RUNNING = "running"
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,26 @@
 this order, each isolated, so a failing one only logs a warning. Each imports its library
 (prometheus-client, jinja2, requests) where it uses it, so a run pays only for the sinks it has."""
 
+import logging
+from datetime import datetime
+
 from helper.report import lock_metrics, logfiles, mail, metrics, state, webhook
+from helper.settings import Settings
+
+logger = logging.getLogger(__name__)
 
 # logfiles comes last: it copies the finished run log, and a line logged after it (a reporter's
 # warning) would be missing from the copy.
 REPORTERS = (state, metrics, lock_metrics, mail, webhook, logfiles)
+
+# What a run says as it starts, before any reporter has a result: that it is running.
+ANNOUNCERS = (state, metrics)
+
+
+def announce(job: str, settings: Settings, started_at: datetime) -> None:
+    """Tell each sink that a run has started; a failure is a warning, never a stop."""
+    for sink in ANNOUNCERS:
+        try:
+            sink.announce(job, settings, started_at)
+        except Exception as error:  # noqa: BLE001 - the run matters more than its announcement
+            logger.warning(f"{sink.__name__.rsplit('.', 1)[-1]}: cannot announce the run: {error}")

@@ -4,16 +4,24 @@ Values that must survive a run (the last success time, counters of skipped and l
 runs) are carried over from the previous file, so no other state file is needed.
 """
 
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from helper import workers
+from helper import schedule, workers
+from helper.clock import SYSTEM
 from helper.logs import RunLog
 from helper.masking import printable
 from helper.outcome import Status
 from helper.result import RunResult
 from helper.settings import Settings
+from helper.workers import health
 
 COUNTERS = ("skipped_runs", "locked_runs")
+RUNNING_HELP = {
+    "running": "1 from a run's start to its final report; still 1 after a run killed outright",
+    "running_since_timestamp": "Start of the run in progress (epoch)",
+}
 
 
 def metric_prefix(job: str) -> str:
@@ -61,6 +69,27 @@ def write(path: Path, families: list) -> None:
     write_to_textfile(str(path), registry)
 
 
+def schedule_values(job: str, settings: Settings) -> dict[str, tuple[str, object]]:
+    """When the job runs next and the longest gap of its schedule, so an alert can say
+    "overdue" without hard-coding an interval; nothing for a job no schedule runs."""
+    variable = workers.load(job).CRON_VARIABLE
+    expression = settings.values.get(variable.lower()) if variable else ""
+    if not expression:
+        return {}
+    zone, now = ZoneInfo(settings.tz), SYSTEM.now()
+    upcoming = schedule.next_fire(schedule.parse(job, variable, expression), now, zone)
+    return {
+        "next_run_timestamp": (
+            "When the schedule fires next (epoch)",
+            upcoming.timestamp() if upcoming else None,
+        ),
+        "expected_interval_seconds": (
+            "The longest gap between the schedule's next fire times",
+            health.interval_seconds(expression, now, zone),
+        ),
+    }
+
+
 def gauge_values(result: RunResult, previous: dict[str, float]) -> dict[str, tuple[str, object]]:
     """Return gauge name (after the prefix) -> (help text, value or None to leave it out)."""
     prefix = metric_prefix(result.job)
@@ -69,7 +98,12 @@ def gauge_values(result: RunResult, previous: dict[str, float]) -> dict[str, tup
         if result.succeeded
         else previous.get(f"{prefix}_last_success_timestamp")
     )
+    last_failure = (
+        result.finished_at.timestamp() if result.failed else previous.get(f"{prefix}_last_failure_timestamp")
+    )
     values = {
+        "running": (RUNNING_HELP["running"], 0),
+        "last_failure_timestamp": ("End of the last run that exited non-zero (epoch)", last_failure),
         "last_exit_code": ("Exit code of the last run", result.exit_code),
         "last_success": ("1 when the last run ended ok, else 0", int(result.succeeded)),
         "last_duration_seconds": ("Wall time of the last run", result.duration_seconds),
@@ -84,13 +118,16 @@ def gauge_values(result: RunResult, previous: dict[str, float]) -> dict[str, tup
     return values
 
 
-def build_families(result: RunResult, previous: dict[str, float], increments: dict) -> list:
+def build_families(
+    result: RunResult, previous: dict[str, float], increments: dict, settings: Settings
+) -> list:
     from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
     prefix = metric_prefix(result.job)
     labels = {"hostname": result.hostname}
     families = []
-    for name, (help_text, value) in gauge_values(result, previous).items():
+    values = {**gauge_values(result, previous), **schedule_values(result.job, settings)}
+    for name, (help_text, value) in values.items():
         if value is not None:
             family = GaugeMetricFamily(f"{prefix}_{name}", help_text, labels=list(labels))
             family.add_metric(list(labels.values()), float(value))
@@ -116,7 +153,7 @@ def report(result: RunResult, settings: Settings, run_log: RunLog) -> None:
         return
     path = prom_path(settings.metrics_dir, result.job)
     increments = {"locked_runs": int(result.status is Status.LOCKED)}
-    write(path, build_families(result, read_previous(path), increments))
+    write(path, build_families(result, read_previous(path), increments, settings))
 
 
 def count_skip(job: str, settings: Settings) -> None:
@@ -139,4 +176,28 @@ def count_skip(job: str, settings: Settings) -> None:
         counter.add_metric([printable(settings.hostname)], 0.0)
         families.append(counter)
     counter.samples = [sample._replace(value=sample.value + 1) for sample in counter.samples]
+    write(path, families)
+
+
+def announce(job: str, settings: Settings, started_at: datetime) -> None:
+    """Set `<job>_running` to 1 and `<job>_running_since_timestamp` as a run starts, keeping the
+    last run's gauges: a run killed outright leaves them standing, which an alert can see."""
+    if not settings.metrics_dir:
+        return
+    from prometheus_client.core import GaugeMetricFamily
+    from prometheus_client.parser import text_string_to_metric_families
+
+    path = prom_path(settings.metrics_dir, job)
+    prefix = metric_prefix(job)
+    wanted = {f"{prefix}_running": 1.0, f"{prefix}_running_since_timestamp": started_at.timestamp()}
+    try:
+        families = [
+            family for family in text_string_to_metric_families(path.read_text()) if family.name not in wanted
+        ]
+    except (OSError, ValueError):
+        families = []
+    for name, value in wanted.items():
+        family = GaugeMetricFamily(name, RUNNING_HELP[name.removeprefix(prefix + "_")], labels=["hostname"])
+        family.add_metric([printable(settings.hostname)], value)
+        families.append(family)
     write(path, families)

@@ -2,12 +2,14 @@
 also tells when the job last succeeded, which a run that fails or skips carries over."""
 
 import json
+import os
 from datetime import datetime
 from pathlib import Path
 
+from helper import heartbeat
 from helper.files import atomic_write_text
 from helper.logs import RunLog
-from helper.result import RunResult
+from helper.result import RUNNING, SCHEMA_VERSION, RunResult
 from helper.settings import Settings
 
 
@@ -21,6 +23,32 @@ def previous_success(log_dir: str, job: str) -> datetime | None:
         return datetime.fromisoformat(json.loads(state_path(log_dir, job).read_text())["last_success_at"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
+
+
+def announce(job: str, settings: Settings, started_at: datetime) -> None:
+    """Say that a run has started, before it does anything: a run killed outright (SIGKILL, the
+    OOM killer) then leaves `status: running` with a pid that is gone, which status reports as
+    killed, instead of the previous run's document looking current."""
+    previous = previous_success(settings.log_dir, job)
+    document = {
+        "schema_version": SCHEMA_VERSION,
+        "job": job,
+        "hostname": settings.masker.mask(settings.hostname),
+        "release": settings.restic_backup_helper_release,
+        "repository": settings.masker.mask(settings.restic_repository),
+        "started_at": started_at.isoformat(timespec="seconds"),
+        "started_epoch": int(started_at.timestamp()),
+        "status": RUNNING,
+        "exit_code": None,
+        # The pid and its start time name this process even after the pid is reused.
+        "pid": os.getpid(),
+        "process_start_ticks": heartbeat.process_start_ticks(os.getpid()),
+        "last_success_at": previous.isoformat(timespec="seconds") if previous else None,
+        "last_success_epoch": int(previous.timestamp()) if previous else None,
+    }
+    atomic_write_text(
+        state_path(settings.log_dir, job), json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    )
 
 
 def report(result: RunResult, settings: Settings, run_log: RunLog) -> None:

@@ -44,12 +44,20 @@ def human_age(seconds: float | None) -> str:
     return f"{hours}h {minutes % 60}m" if hours else f"{minutes}m"
 
 
-def judge_job(job: str, document: dict | None, now: float, limit: float | None) -> tuple[str, str, str]:
-    """Given a scheduled job's last document, the time and its staleness limit, return its
-    (status, level, detail): missing / fail / stale / ok, and OK, WARN or FAIL."""
+def judge_job(
+    job: str, document: dict | None, now: float, limit: float | None, alive: bool = True
+) -> tuple[str, str, str]:
+    """Given a scheduled job's last document, the time, its staleness limit and, for a run that
+    said it started, whether its process is alive, return its (status, level, detail):
+    missing / running / killed / fail / stale / ok, and OK, WARN or FAIL."""
     if document is None:
         return "missing", WARN, f"{job} has not run here yet (no last-{job}.json)"
+    if document.get("status") == "running" and not alive:
+        started = document.get("started_at")
+        return "killed", FAIL, f"{job} was killed: the run started {started} ended without a final report"
     exit_code = document.get("exit_code")
+    if document.get("status") == "running":
+        exit_code = 0  # a run in progress is judged by its last success
     if exit_code != 0:
         error = f": {document['error']}" if document.get("error") else ""
         # A warning (a snapshot with unreadable files) did its work, with a flaw to look at.

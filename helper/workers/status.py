@@ -70,6 +70,18 @@ def read_document(path: Path) -> dict | None:
     return document if isinstance(document, dict) and document else None
 
 
+def alive(document: dict | None, settings: Settings) -> bool:
+    """Whether the run a `running` document names is still in progress: its pid, started when
+    the document says. A run in another container (a shared logs volume) cannot be seen: it
+    counts as alive."""
+    if not document or document.get("status") != "running":
+        return True
+    if document.get("hostname") != settings.masker.mask(settings.hostname):
+        return True
+    pid, ticks = document.get("pid"), document.get("process_start_ticks")
+    return isinstance(pid, int) and heartbeat.process_start_ticks(pid) == ticks
+
+
 def job_rows(settings: Settings, now: float) -> tuple[list[dict], list[dict]]:
     """One row per scheduled job, and a finding for each that is not OK."""
     log_dir, zone = Path(settings.log_dir), ZoneInfo(settings.tz)
@@ -82,8 +94,12 @@ def job_rows(settings: Settings, now: float) -> tuple[list[dict], list[dict]]:
             health.interval_seconds(cron, SYSTEM.now(), zone) if cron else None, settings.status_stale_factor
         )
         status, level, detail = (
-            health.judge_job(job.NAME, document, now, limit) if cron else ("disabled", health.OK, "")
+            health.judge_job(job.NAME, document, now, limit, alive(document, settings))
+            if cron
+            else ("disabled", health.OK, "")
         )
+        if status == "ok" and document and document.get("status") == "running":
+            status = "running"
         if status == "missing" and job.NAME not in CORE_JOBS:
             level = health.OK  # a weekly rotate_log that has not run yet in a new container: no news
         if cron and level != health.OK:

@@ -1,6 +1,7 @@
 """The local reporters: last-<job>.json, the Prometheus textfile and the per-run logs."""
 
 import json
+from datetime import UTC, datetime
 
 from tests.core.conftest import output, read_metrics
 
@@ -101,6 +102,23 @@ def test_metrics_parse_and_carry_the_required_gauges(sandbox):
     assert metrics['restic_backup_last_status{status="ok"}'] == 1
     document = sandbox.last_json("backup")
     assert int(metrics["restic_backup_last_started_timestamp"]) == document["started_epoch"]
+
+
+def test_metrics_say_when_a_job_is_due_and_when_it_last_failed(sandbox):
+    sandbox.helper("backup", BACKUP_CRON="0 3 * * *", TZ="UTC")
+    metrics = read_metrics(sandbox.metrics_dir / "restic_backup.prom")
+    assert metrics["restic_backup_running"] == 0
+    assert metrics["restic_backup_expected_interval_seconds"] == 86400
+    next_run = datetime.fromtimestamp(metrics["restic_backup_next_run_timestamp"], UTC)
+    assert (next_run.hour, next_run.minute) == (3, 0) and next_run > datetime.now(UTC)
+    assert "restic_backup_last_failure_timestamp" not in metrics, "it never failed"
+
+    assert sandbox.helper("backup", RESTIC_PASSWORD="not-the-password").returncode == 12
+    failed_at = sandbox.last_json("backup")["finished_epoch"]
+    assert sandbox.helper("backup", BACKUP_CRON="").returncode == 0
+    metrics = read_metrics(sandbox.metrics_dir / "restic_backup.prom")
+    assert int(metrics["restic_backup_last_failure_timestamp"]) == failed_at, "carried over a success"
+    assert "restic_backup_next_run_timestamp" not in metrics, "BACKUP_CRON is empty: never due"
 
 
 def test_metric_labels_are_only_hostname_and_status(sandbox):

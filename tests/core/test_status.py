@@ -1,8 +1,14 @@
 """/bin/status and /bin/health-summary after real runs on a real repository, read as a user's
 script reads them: the JSON on stdout, the exit code."""
 
+import contextlib
 import json
+import os
+import re
+import signal
 import subprocess
+import sys
+import time
 from datetime import UTC, datetime
 
 from helper.clock import SYSTEM
@@ -50,6 +56,7 @@ def test_after_good_runs_the_jobs_are_ok_and_only_the_missing_scheduler_warns(sa
     assert {item["path"].rsplit("/", 1)[1] for item in document["recent_json"] if item["present"]} == {
         "last-backup.json",
         "last-forget.json",
+        "last-status.json",  # status's own run, announced as it started
     }
     assert sandbox.last_json("status")["verdict"] == "WARN"
 
@@ -102,3 +109,36 @@ def test_a_configuration_the_scheduler_refuses_fails_and_names_the_variable(sand
     messages = [finding["message"] for finding in document["findings"] if finding["level"] == "FAIL"]
     assert "STATUS_STALE_FACTOR: expected a number of 1 or more, got '0.5'" in messages
     assert any(message.startswith("RESTIC_PASSWORD: not set") for message in messages)
+
+
+def test_a_run_killed_outright_shows_as_killed_in_status_and_metrics(sandbox):
+    # The run says it started before its pre-hook; the hook holds it there until the kill.
+    hook_pid = sandbox.root / "hook.pid"
+    sandbox.hook("pre-backup.sh", f"echo $$ > {hook_pid}\nexec sleep 60\n")
+    run = subprocess.Popen(
+        [sys.executable, "-m", "helper", "backup"], env={**sandbox.env, **SCHEDULED},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while not hook_pid.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert sandbox.last_json("backup")["status"] == "running"
+        assert sandbox.last_json("backup")["pid"] == run.pid
+        metrics = (sandbox.metrics_dir / "restic_backup.prom").read_text()
+        assert re.search(r"^restic_backup_running\{[^}]*\} 1\.0$", metrics, re.M)
+        run.send_signal(signal.SIGKILL)
+        run.wait(timeout=30)
+    finally:
+        run.kill()
+        if hook_pid.exists():
+            with contextlib.suppress(ProcessLookupError, ValueError):
+                os.kill(int(hook_pid.read_text()), signal.SIGKILL)
+
+    completed, document = status(sandbox)
+    assert completed.returncode == 1, output(completed)
+    backup = {row["job"]: row for row in document["jobs"]}["backup"]
+    assert backup["status"] == "killed"
+    assert any("backup was killed" in finding["message"] for finding in document["findings"])
+    metrics = (sandbox.metrics_dir / "restic_backup.prom").read_text()
+    assert re.search(r"^restic_backup_running\{[^}]*\} 1\.0$", metrics, re.M), "the kill left no trace"
