@@ -102,3 +102,30 @@ def post_webhook(body: str, content_type: str, settings: Settings) -> None:
     if response.status_code >= 300:
         raise RuntimeError(f"{shown_url} answered HTTP {response.status_code}")
     logger.info(f"🌐 webhook delivered to {shown_url}")
+
+
+def ping(url: str, body: str, settings: Settings) -> str | None:
+    """One monitoring ping (POST with the body when there is one, else GET), retried like the
+    webhook and bounded by HEALTHCHECK_TIMEOUT per attempt. Return None when it arrived, else
+    why not, with the URL masked: the caller only warns, a ping never changes a run."""
+    import requests
+
+    shown = settings.masker.mask_url_path(url)
+    problem = ""
+    for attempt in range(settings.healthcheck_retries + 1):
+        if attempt:
+            SYSTEM.sleep(RETRY_PAUSE_SECONDS * attempt)
+        try:
+            if body:
+                response = requests.post(url, data=body.encode(), timeout=settings.healthcheck_timeout)
+            else:
+                response = requests.get(url, timeout=settings.healthcheck_timeout)
+        except (requests.ConnectionError, requests.Timeout) as error:
+            problem = type(error).__name__
+            continue
+        except requests.RequestException as error:  # a URL requests refuses: no retry helps
+            return f"{shown}: {type(error).__name__}"
+        if response.status_code < 500:
+            return None if response.status_code < 300 else f"{shown} answered HTTP {response.status_code}"
+        problem = f"HTTP {response.status_code}"
+    return f"{shown}: {problem} after {settings.healthcheck_retries + 1} attempts"

@@ -44,20 +44,28 @@ def webhook_problems(values: Mapping[str, object]) -> list[str]:
     problems = []
     if any(character in str(values["webhook_header_auth"]) for character in "\r\n\0"):
         problems.append("WEBHOOK_HEADER_AUTH: holds a line break, which would let it add HTTP headers")
-    url = str(values["webhook_url"])
+    url_problem = http_url_problem("WEBHOOK_URL", str(values["webhook_url"]))
+    return [*problems, url_problem] if url_problem else problems
+
+
+def http_url_problem(name: str, url: str) -> str | None:
+    """Why a URL the helper posts to is none, or None. The URL is a secret: never repeated."""
     if not url:
-        return problems
-    # The URL is a secret: the messages never repeat it.
+        return None
     if any(character.isspace() for character in url):
-        return [*problems, "WEBHOOK_URL: holds spaces or line breaks"]
+        return f"{name}: holds spaces or line breaks"
     try:
         parts = urlsplit(url)
         usable = parts.scheme.lower() in ("http", "https") and bool(parts.hostname) and parts.port != 0
     except ValueError:  # a port that is no number
         usable = False
-    if not usable:
-        problems.append("WEBHOOK_URL: expected an http:// or https:// URL with a host name")
-    return problems
+    return None if usable else f"{name}: expected an http:// or https:// URL with a host name"
+
+
+def ping_problems(values: Mapping[str, object]) -> list[str]:
+    """HEALTHCHECK_URL and each job's HEALTHCHECK_URL_<JOB>."""
+    names = sorted(key for key in values if key.startswith("healthcheck_url"))
+    return [problem for key in names if (problem := http_url_problem(key.upper(), str(values[key])))]
 
 
 def directory_problems(values: Mapping[str, object]) -> list[str]:
@@ -93,4 +101,5 @@ def check(values: Mapping[str, object], environment: Mapping[str, str]) -> list[
     problems += mail_problems(values)
     problems += webhook_problems(values)
     problems += nfs_problems(values)
+    problems += ping_problems(values)
     return problems

@@ -320,6 +320,33 @@ SETTINGS: tuple[Setting, ...] = (
         "Extra attempts after a connection error or a 5xx answer.",
         "Webhook",
     ),
+    # Pings
+    Setting(
+        "HEALTHCHECK_URL",
+        kinds.TEXT,
+        "",
+        "The backup's ping URL (healthchecks.io check, Uptime Kuma push URL, Cronitor telemetry "
+        "URL): pinged when a backup starts, succeeds and fails. Other jobs have their own "
+        "HEALTHCHECK_URL_<JOB>, as one check follows one schedule. Masked: it is a secret.",
+        "Pings",
+        secret=True,
+    ),
+    Setting(
+        "HEALTHCHECK_STYLE",
+        kinds.choice("healthchecks", "uptime-kuma", "cronitor"),
+        "healthchecks",
+        "How the ping URLs are spoken to: healthchecks.io's /start, /fail and /<exit code>; "
+        "Uptime Kuma's ?status=up|down; Cronitor's ?state=run|complete|fail.",
+        "Pings",
+    ),
+    Setting("HEALTHCHECK_TIMEOUT", TIMEOUT_SECONDS, "10", "Seconds per ping attempt.", "Pings"),
+    Setting(
+        "HEALTHCHECK_RETRIES",
+        kinds.COUNT,
+        "2",
+        "Extra attempts after a connection error or a 5xx answer; a ping never changes a run's exit code.",
+        "Pings",
+    ),
 )
 
 BY_NAME = {setting.name: setting for setting in SETTINGS}

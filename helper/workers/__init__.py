@@ -102,7 +102,23 @@ def job_settings() -> tuple[Setting, ...]:
         )
         for job in scheduled()
     )
-    return schedules + tuple(row for job in all_jobs() for row in getattr(job, "SETTINGS", ()))
+    pings = tuple(
+        Setting(
+            ping_variable(job.NAME),
+            kinds.TEXT,
+            "",
+            f"The ping URL of {job.NAME} (see HEALTHCHECK_URL); masked.",
+            "Pings",
+            secret=True,
+        )
+        for job in scheduled()
+    )
+    return schedules + pings + tuple(row for job in all_jobs() for row in getattr(job, "SETTINGS", ()))
+
+
+def ping_variable(job: str) -> str:
+    """The variable of a job's own ping URL: HEALTHCHECK_URL_RESTORE_TEST for restore-test."""
+    return "HEALTHCHECK_URL_" + job.upper().replace("-", "_")
 
 
 def settings_table() -> tuple[Setting, ...]:

@@ -27,6 +27,7 @@ REST_USER = "restuser"
 REST_PASSWORD = "Rest-P@ss:w0rd-6e2f"  # "@" and ":" inside a URL password
 SMTP_USER = "mailer"
 WEBHOOK_PATH_SECRET = "path-Secret-77a1"
+PING_PATH_SECRET = "ping-Secret-5c3e"
 WEBHOOK_QUERY_SECRET = "query-Secret-0c4d"
 
 
@@ -128,6 +129,9 @@ def test_no_secret_reaches_any_artifact(sandbox, rest_server):
 
     with smtp_receiver(user=SMTP_USER, password=secrets["SMTP_PASSWORD"]) as mail, http_receiver() as hook:
         secrets["WEBHOOK_URL"] = hook.url(f"/hooks/{WEBHOOK_PATH_SECRET}?token={WEBHOOK_QUERY_SECRET}&page=1")
+        # Every run pings too: its URL is a secret, its body the masked log tail.
+        for name in (name for name in secrets if name.startswith("HEALTHCHECK_URL")):
+            secrets[name] = hook.url(f"/ping/{PING_PATH_SECRET}/{name.lower()}")
         common = {
             **secrets,
             "B2_ACCOUNT_KEY_FILE": str(b2_key_file),
@@ -152,6 +156,7 @@ def test_no_secret_reaches_any_artifact(sandbox, rest_server):
         urllib.parse.unquote(quoted),
         WEBHOOK_PATH_SECRET,
         WEBHOOK_QUERY_SECRET,
+        PING_PATH_SECRET,
     }
     leaks = [(where, secret) for where, text in artifacts.items() for secret in forbidden if secret in text]
     assert leaks == []
@@ -172,11 +177,17 @@ def test_restic_gets_its_own_secrets_and_no_others(sandbox):
     secrets = {setting.name: distinctive(setting.name) for setting in SETTINGS if setting.secret}
     secrets.pop("RESTIC_PASSWORD")
     secrets["WEBHOOK_URL"] = f"https://hooks.example.com/{WEBHOOK_PATH_SECRET}"
+    secrets["HEALTHCHECK_URL"] = f"http://127.0.0.1:{free_port()}/ping/{PING_PATH_SECRET}"
     password_file = sandbox.root / "smtp-password"
     password_file.write_text(secrets.pop("SMTP_PASSWORD"))
     job = "--stdin-from-command --stdin-filename env.txt -- env"
     completed = sandbox.helper(
-        "backup", **secrets, SMTP_PASSWORD_FILE=password_file, BACKUP_ROOT_DIR="", RESTIC_JOB_ARGS=job
+        "backup",
+        **secrets,
+        SMTP_PASSWORD_FILE=password_file,
+        BACKUP_ROOT_DIR="",
+        RESTIC_JOB_ARGS=job,
+        HEALTHCHECK_RETRIES="0",
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
     seen = dict(
@@ -185,7 +196,7 @@ def test_restic_gets_its_own_secrets_and_no_others(sandbox):
         if "=" in line
     )
     theirs = {setting.name for setting in SETTINGS if setting.secret and setting.restic is None}
-    assert theirs == {"SMTP_PASSWORD", "WEBHOOK_URL", "WEBHOOK_HEADER_AUTH"}
+    assert theirs == {"SMTP_PASSWORD", "WEBHOOK_URL", "WEBHOOK_HEADER_AUTH", "HEALTHCHECK_URL"}
     for name in theirs:
         assert name not in seen and f"{name}_FILE" not in seen, name
     for name, value in secrets.items():

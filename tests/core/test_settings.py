@@ -49,6 +49,9 @@ TEXT_MALFORMED = {
     "WEBHOOK_HEADER_AUTH": ("Bearer abc\r\nX-Evil: 1", None),
     "NFS_TARGET": ("nas/export", "expected host:/export"),
 }
+# The ping URLs, HEALTHCHECK_URL and each scheduled job's own: secrets, never repeated.
+PING_URLS = [setting.name for setting in SETTINGS if setting.name.startswith("HEALTHCHECK_URL")]
+TEXT_MALFORMED.update({name: ("hc-ping.com/no-scheme", None) for name in PING_URLS})
 # Text settings that any value fits: restic, a mail server or a program judges them later.
 FREE_TEXT = {
     "RESTIC_BIN",
@@ -139,6 +142,7 @@ WELL_FORMED = {
 
 
 WELL_FORMED_TEXT = {
+    **{name: "https://hc-ping.com/6a1b8f9e-0000-4000-8000-00000000abcd" for name in PING_URLS},
     "MAILX_RCPT": "ops@example.com, Backup Team <backup@example.com>, root",
     "SMTP_FROM": "helper@example.com",
     "WEBHOOK_URL": "https://hooks.example.com/services/T0/B1?token=abc",

@@ -206,9 +206,15 @@ def http_receiver(statuses: list[int] | None = None, delay_seconds: float = 0.0)
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_POST(self):
+            self.answer("POST")
+
+        def do_GET(self):
+            self.answer("GET")
+
+        def answer(self, method: str):
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length)
-            receiver.requests.append(ReceivedRequest("POST", self.path, dict(self.headers.items()), body))
+            receiver.requests.append(ReceivedRequest(method, self.path, dict(self.headers.items()), body))
             if receiver.delay_seconds:
                 time.sleep(receiver.delay_seconds)
             status = receiver.statuses.pop(0) if receiver.statuses else 200
