@@ -28,9 +28,12 @@ def exec_json(container: str, *command: str) -> tuple[int, dict, str]:
 
 
 def started(resources, role: str, *options: str) -> str:
+    # The repository on a volume: the probe never creates one in the container's own layer.
+    repository = resources.volume(f"{role}-repository")
     container = resources.start(
-        role, "--hostname", "restore-side", *options, resources.image, environment=SERVICE
-    )
+        role, "--hostname", "restore-side", "-v", f"{repository}:/mnt/restic", *options, resources.image,
+        environment=SERVICE,
+    )  # fmt: skip
     wait_until(
         lambda: "scheduler ready" in docker("logs", container, check=False).stdout,
         60,
