@@ -218,6 +218,7 @@ def make_result(
         status=outcome.status,
         exit_code=outcome.exit_code,
         error=masker.mask(report.error) if report.error else None,
+        reason=masker.mask(report.error or outcome.hint) or None,
         lock_wait_seconds=locks.budget.spent,
         extras=masker.mask_data(report.extras),
         log_tail=run_log.tail.text(),

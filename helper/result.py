@@ -38,6 +38,8 @@ class RunResult:
     previous_success: datetime | None = None
     # False for a job that is itself a notification (notify-test): mail and webhook stay quiet.
     notify: bool = True
+    # Why the run ended as it did, also when that is no error (a skip, a warning); masked.
+    reason: str | None = None
 
     @property
     def last_success(self) -> datetime | None:

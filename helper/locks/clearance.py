@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from helper import events
 from helper.locks.inspect import Inspection
 from helper.locks.verdict import RemovalPlan, plan_removal
 
@@ -92,6 +93,10 @@ def _log_removed(inspection: Inspection, removed: set[str]) -> None:
                 f"🔓 removed stale lock {record.lock_id[:8]} of pid {record.pid} on "
                 f"{record.hostname or '-'}: {lock.verdict.reason}"
             )
+            events.emit(
+                "lock_removed", lock_id=record.lock_id, holder=record.hostname, holder_pid=record.pid,
+                verdict=lock.verdict.verdict, reason=lock.verdict.reason,
+            )  # fmt: skip
 
 
 def clear(

@@ -5,17 +5,18 @@ this order, each isolated, so a failing one only logs a warning. Each imports it
 import logging
 from datetime import datetime
 
-from helper.report import lock_metrics, logfiles, mail, metrics, pings, state, webhook
+from helper.report import audit, lock_metrics, logfiles, mail, metrics, pings, state, webhook
 from helper.settings import Settings
 
 logger = logging.getLogger(__name__)
 
 # logfiles comes last: it copies the finished run log, and a line logged after it (a reporter's
 # warning) would be missing from the copy.
-REPORTERS = (state, metrics, lock_metrics, mail, webhook, pings, logfiles)
+REPORTERS = (state, metrics, lock_metrics, mail, webhook, pings, audit, logfiles)
 
 # What a run says as it starts, before any reporter has a result: that it is running.
-ANNOUNCERS = (state, metrics, pings)
+# audit comes first: it reads the previous run's record before state replaces it.
+ANNOUNCERS = (audit, state, metrics, pings)
 
 
 def announce(job: str, settings: Settings, started_at: datetime) -> None:

@@ -6,6 +6,7 @@ and the scheduler (a tick while the job's worker still runs) all record skips he
 import sys
 from collections.abc import Callable
 
+from helper import events
 from helper.clock import SYSTEM
 from helper.locks.run_lock import Busy
 from helper.outcome import EXIT_OK
@@ -17,6 +18,8 @@ def record(job: str, line: str, settings: Settings, say: Callable[[str], None]) 
     """Say the line (`say` masks it), then count the skip; a counter that cannot be written is
     a warning, never a reason to stop the scheduler or change the exit code."""
     say(line)
+    events.open_sink(settings.log_dir, settings.masker, settings.hostname)
+    events.emit("skipped", job, reason="previous run still active")
     try:
         metrics.count_skip(job, settings)
     except Exception as error:  # noqa: BLE001 - a reporter never changes the outcome

@@ -11,6 +11,7 @@ import signal
 from collections.abc import Callable
 from pathlib import Path
 
+from helper import events
 from helper.files import atomic_write_text
 from helper.outcome import EXIT_FAILED, EXIT_OK
 from helper.scheduler import children, ticks
@@ -48,6 +49,7 @@ def handle(loop: Loop, received: list[int]) -> None:
         if signum in STOP_SIGNALS and loop.state == "running":
             loop.state = "stopping"
             loop.say(f"🛑 {signal.Signals(signum).name} received: no new ticks")
+            events.emit("scheduler_stopping", signal=signal.Signals(signum).name)
         elif signum == signal.SIGHUP and loop.state == "running":
             ticks.reload(loop)
     if signal.SIGCHLD in received or loop.state != "running":

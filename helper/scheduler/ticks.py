@@ -4,8 +4,8 @@ schedules from ENV_FILE on SIGHUP."""
 import os
 from datetime import datetime
 
+from helper import events, workers
 from helper import settings as settings_module
-from helper import workers
 from helper.outcome import EXIT_CANNOT_START
 from helper.scheduler import children
 from helper.scheduler.describe import describe
@@ -32,6 +32,8 @@ def announce(loop: Loop) -> None:
         )
     wake = earliest(loop.jobs)
     loop.say(f"scheduler ready: {len(loop.jobs)} job(s), next fire {local(loop, wake) if wake else 'none'}")
+    events.open_sink(settings.log_dir, settings.masker, settings.hostname)
+    events.emit("scheduler_started", jobs=sorted(loop.jobs), next_fire=wake)
 
 
 def running_child(loop: Loop, job: str) -> children.Child | None:
@@ -78,6 +80,7 @@ def tick(loop: Loop) -> None:
     run, missed = advance(loop.jobs, loop.clock.now(), loop.plan.zone)
     for job, scheduled in missed:
         loop.say(f"⚠️ {job.schedule.job}: skipped the tick of {local(loop, scheduled)}, found too late to run")
+        events.emit("missed", job.schedule.job, tick=scheduled)
     for job, scheduled in run:
         dispatch(loop, job, scheduled)
     if run or missed:

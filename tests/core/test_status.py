@@ -142,3 +142,14 @@ def test_a_run_killed_outright_shows_as_killed_in_status_and_metrics(sandbox):
     assert any("backup was killed" in finding["message"] for finding in document["findings"])
     metrics = (sandbox.metrics_dir / "restic_backup.prom").read_text()
     assert re.search(r"^restic_backup_running\{[^}]*\} 1\.0$", metrics, re.M), "the kill left no trace"
+
+    # The next backup finds the record of the killed run and writes it into the audit log.
+    sandbox.hook("pre-backup.sh", "exit 0\n")
+    assert sandbox.helper("backup", **SCHEDULED).returncode == 0
+    lines = (sandbox.log_dir / "events.jsonl").read_text().splitlines()
+    kinds = [
+        (event["event"], event.get("killed_pid"))
+        for event in map(json.loads, lines)
+        if event["job"] == "backup"
+    ]
+    assert kinds == [("started", None), ("killed", run.pid), ("started", None), ("finished", None)]

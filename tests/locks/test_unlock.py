@@ -74,6 +74,12 @@ def test_unlock_removes_exactly_the_stale_locks_with_plain_restic_unlock(shared)
     assert (document["status"], document["locks_before"], document["locks_after"]) == ("ok", 3, 1)
     assert document["method"] == "restic unlock"
     assert set(document["removed"]) == set(expected) - live
+    # events.jsonl is the audit log of every removal: which lock, whose, and why.
+    lines = (shared.sandbox.log_dir / "events.jsonl").read_text().splitlines()
+    removals = [event for event in map(json.loads, lines) if event["event"] == "lock_removed"]
+    assert {event["lock_id"] for event in removals} == set(expected) - live
+    assert {event["holder"] for event in removals} == {"host-b", "host-c"}
+    assert all(event["verdict"] == "stale" and event["reason"] for event in removals)
     assert (
         read_metrics(shared.sandbox.metrics_dir / "restic_unlock.prom")["restic_unlock_last_locks_removed"]
         == 2

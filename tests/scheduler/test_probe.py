@@ -40,6 +40,8 @@ def test_a_missing_repository_is_initialised_then_scheduled(sandbox, start_entry
     )
     assert (repository / "config").exists()
     assert scheduler.stop()[0] == 0
+    lines = (sandbox.log_dir / "events.jsonl").read_text().splitlines()
+    assert [json.loads(line)["event"] for line in lines] == ["scheduler_started", "scheduler_stopping"]
 
 
 def test_an_init_lost_to_another_host_starting_at_the_same_time_goes_on(sandbox, start_entry):

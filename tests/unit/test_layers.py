@@ -30,6 +30,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "helper.files",
             "helper.procfs",
             "helper.mounts",
+            "helper.events",
             "helper.schedule",
             "helper.heartbeat",
             "helper.output",
