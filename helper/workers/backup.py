@@ -2,9 +2,9 @@
 
 import logging
 
-from helper.outcome import EXIT_OK, Status
+from helper.outcome import EXIT_OK, Status, outcome_for
 from helper.restic import Completed
-from helper.settings import Settings
+from helper.settings import Setting, Settings, kinds
 from helper.workers import forget
 from helper.workers.context import RunContext, WorkerReport, config_error, report_from
 
@@ -33,8 +33,26 @@ SUMMARY_FIELDS = {
     "files_processed": "total_files_processed",
     "bytes_processed": "total_bytes_processed",
 }
-FIELDS = ("backup_root_dir", "restic_tag", *SUMMARY_FIELDS, "forget_exit_code")
-GAUGES = ("files_new", "files_changed", "files_unmodified", "bytes_added", "forget_exit_code")
+FIELDS = ("backup_root_dir", "restic_tag", *SUMMARY_FIELDS, "files_changed_ratio", "forget_exit_code")
+GAUGES = (
+    "files_new",
+    "files_changed",
+    "files_unmodified",
+    "bytes_added",
+    "files_changed_ratio",
+    "forget_exit_code",
+)
+SETTINGS = (
+    Setting(
+        "BACKUP_CHURN_WARN",
+        kinds.COUNT,
+        "0",
+        "Percent of files new or changed since the last snapshot above which a backup ends "
+        "`warning` (exit 3) and skips its inline forget: mass deletion or encryption by "
+        "ransomware looks like this. 0 turns it off.",
+        "Jobs",
+    ),
+)
 
 NO_TAG = "RESTIC_TAG is empty: every backup needs a tag"
 NO_SOURCE = (
@@ -66,6 +84,27 @@ def summarise(completed: Completed) -> dict:
     """Take the typed fields of restic's JSON summary; absent values stay null."""
     summary = next((m for m in completed.messages if m.get("message_type") == "summary"), {})
     return {field: summary.get(source) for field, source in SUMMARY_FIELDS.items()}
+
+
+def churn(extras: dict) -> float | None:
+    """The share of files new or changed since the parent snapshot; None for a first backup
+    (everything is new) or an empty one."""
+    new, changed, unmodified = (
+        extras.get(key) or 0 for key in ("files_new", "files_changed", "files_unmodified")
+    )
+    if changed + unmodified == 0:
+        return None
+    return round((new + changed) / (new + changed + unmodified), 4)
+
+
+def churn_warning(ratio: float | None, settings: Settings) -> str | None:
+    if ratio is None or not settings.backup_churn_warn or ratio * 100 <= settings.backup_churn_warn:
+        return None
+    return (
+        f"{ratio:.0%} of the files are new or changed since the last snapshot (BACKUP_CHURN_WARN="
+        f"{settings.backup_churn_warn}%): mass deletion or encryption looks like this; "
+        "the inline forget was skipped"
+    )
 
 
 def inline_forget(context: RunContext) -> int | None:
@@ -105,8 +144,12 @@ def run(context: RunContext) -> WorkerReport:
             f"{extras['files_changed']} changed, {extras['files_unmodified']} unmodified files, "
             f"{extras['bytes_added']} bytes added"
         )
-    if completed.outcome.status is Status.OK:
-        extras["forget_exit_code"] = inline_forget(context)
-    else:
-        extras["forget_exit_code"] = None
+    extras["files_changed_ratio"] = churn(extras)
+    warning = churn_warning(extras["files_changed_ratio"], settings)
+    # Never thin out old snapshots right after a backup that looks like an attack.
+    ok = completed.outcome.status is Status.OK and warning is None
+    extras["forget_exit_code"] = inline_forget(context) if ok else None
+    if warning and completed.outcome.status is Status.OK:
+        logger.warning("⚠️ " + warning)
+        return WorkerReport(outcome_for(Status.WARNING, warning), extras, warning)
     return report_from(completed, extras)

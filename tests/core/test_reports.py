@@ -215,3 +215,33 @@ def test_lock_gauges_that_cannot_be_written_leave_the_audit_trail(sandbox):
     assert (document["status"], document["exit_code"]) == ("failed", 1)
     assert "internal error" not in document["error"]
     assert trace.read_text() == "1 failed\n"
+
+
+def test_a_backup_that_changed_most_files_is_a_warning_and_keeps_every_snapshot(sandbox, tmp_path):
+    source = tmp_path / "documents"
+    source.mkdir()
+    for number in range(10):
+        (source / f"file-{number}.txt").write_text(f"version 1 of {number}\n")
+    watched = {
+        "BACKUP_ROOT_DIR": str(source),
+        "BACKUP_CHURN_WARN": "50",
+        "RESTIC_FORGET_ARGS": "--keep-last 1",
+    }
+    assert sandbox.helper("backup", **watched).returncode == 0
+    assert sandbox.last_json("backup")["files_changed_ratio"] is None, "a first backup is all new"
+
+    for number in range(6):  # what ransomware leaves: most files rewritten
+        (source / f"file-{number}.txt").write_text(f"encrypted {number}\n")
+    completed = sandbox.helper("backup", **watched)
+
+    assert completed.returncode == 3, output(completed)
+    document = sandbox.last_json("backup")
+    assert (document["status"], document["files_changed_ratio"]) == ("warning", 0.6)
+    assert document["error"].startswith("60% of the files are new or changed since the last snapshot")
+    assert document["forget_exit_code"] is None, "forgot old snapshots after a suspicious backup"
+    assert len(json.loads(sandbox.restic("snapshots", "--json").stdout)) == 2
+    metrics = read_metrics(sandbox.metrics_dir / "restic_backup.prom")
+    assert metrics["restic_backup_last_files_changed_ratio"] == 0.6
+
+    assert sandbox.helper("backup", **watched).returncode == 0, "an unchanged tree is quiet again"
+    assert sandbox.last_json("backup")["files_changed_ratio"] == 0.0
