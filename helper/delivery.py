@@ -68,9 +68,11 @@ def send_mail(message: "EmailMessage", settings: Settings) -> None:
     logger.info(f"📧 mail sent to {settings.mailx_rcpt}")
 
 
-def post_webhook(body: str, content_type: str, settings: Settings) -> None:
-    """POST to WEBHOOK_URL, retrying connection errors and 5xx; raise with the reason (the URL
-    masked: it is a secret) when it fails."""
+def post_webhook(
+    body: str, content_type: str, settings: Settings, url: str = "", method: str = "POST"
+) -> None:
+    """POST (or `method`) to `url`, by default WEBHOOK_URL, retrying connection errors and 5xx;
+    raise with the reason (the URL masked: it is a secret) when it fails."""
     import requests
 
     headers = {
@@ -79,14 +81,16 @@ def post_webhook(body: str, content_type: str, settings: Settings) -> None:
     }
     if settings.webhook_header_auth:
         headers["Authorization"] = settings.webhook_header_auth
-    shown_url = settings.masker.mask_url_path(settings.webhook_url)
+    url = url or settings.webhook_url
+    shown_url = settings.masker.mask_url_path(url)
     problem = ""
     for attempt in range(settings.webhook_retries + 1):
         if attempt:
             SYSTEM.sleep(RETRY_PAUSE_SECONDS * attempt)
         try:
-            response = requests.post(
-                settings.webhook_url,
+            response = requests.request(
+                method,
+                url,
                 data=body.encode(),
                 headers=headers,
                 timeout=settings.webhook_timeout,

@@ -305,6 +305,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "WEBHOOK_HEADER_AUTH", kinds.TEXT, "", "Value of the Authorization header.", "Webhook", secret=True
     ),
+    Setting(
+        "WEBHOOK_FORMAT",
+        kinds.choice("json", "slack", "discord", "teams", "ntfy", "gotify", "matrix"),
+        "json",
+        "The webhook's body: the run document (json), or the message of a chat or push service "
+        "(status, host, job, duration, key figures, the masked log tail). "
+        "TEMPLATES_DIR/webhook.json.j2 wins over both.",
+        "Webhook",
+    ),
     Setting("WEBHOOK_TIMEOUT", TIMEOUT_SECONDS, "10", "Seconds per webhook attempt.", "Webhook"),
     Setting(
         "WEBHOOK_ON_ERROR",

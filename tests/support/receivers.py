@@ -211,6 +211,9 @@ def http_receiver(statuses: list[int] | None = None, delay_seconds: float = 0.0)
         def do_GET(self):
             self.answer("GET")
 
+        def do_PUT(self):
+            self.answer("PUT")
+
         def answer(self, method: str):
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length)
