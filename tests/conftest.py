@@ -140,6 +140,10 @@ def clean_environment() -> dict:
 @pytest.fixture
 def sandbox(tmp_path: Path, restic_bin: str, template_repository: Path) -> Sandbox:
     """A fresh initialised repository plus a small source tree and private helper dirs."""
+    return make_sandbox(tmp_path, restic_bin, template_repository)
+
+
+def make_sandbox(tmp_path: Path, restic_bin: str, template_repository: Path) -> Sandbox:
     source = tmp_path / "source"
     (source / "docs").mkdir(parents=True)
     (source / "docs" / "a.txt").write_text("alpha\n")

@@ -8,7 +8,7 @@ from helper.settings import Settings
 
 # Gauge name -> (the inspection summary's key, help text).
 GAUGES = {
-    "restic_locks_total": ("total", "Repository locks at the last inspection"),
+    "restic_locks_held": ("total", "Repository locks at the last inspection"),
     "restic_locks_exclusive": ("exclusive", "Exclusive repository locks at the last inspection"),
     "restic_locks_stale": ("stale", "Repository locks the helper judged stale at the last inspection"),
     "restic_lock_oldest_age_seconds": (

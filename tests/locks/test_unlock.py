@@ -52,7 +52,7 @@ def test_json_output_is_the_table_as_json_and_metrics_count_the_locks(shared):
     assert (old["pid"], old["exclusive"]) == (77, True)
     assert 2390 < old["age_seconds"] < 2500
     metrics = read_metrics(shared.sandbox.metrics_dir / "restic_locks.prom")
-    assert metrics["restic_locks_total"] == 3
+    assert metrics["restic_locks_held"] == 3
     assert metrics["restic_locks_exclusive"] == 1
     assert metrics["restic_locks_stale"] == 2
     assert 2390 < metrics["restic_lock_oldest_age_seconds"] < 2500
@@ -86,7 +86,7 @@ def test_unlock_removes_exactly_the_stale_locks_with_plain_restic_unlock(shared)
     )
     # The lock gauges describe the repository after the removal: only host-a's live lock.
     gauges = read_metrics(shared.sandbox.metrics_dir / "restic_locks.prom")
-    assert (gauges["restic_locks_total"], gauges["restic_locks_stale"]) == (1, 0)
+    assert (gauges["restic_locks_held"], gauges["restic_locks_stale"]) == (1, 0)
     assert gauges["restic_locks_exclusive"] == 0
     assert gauges["restic_lock_oldest_age_seconds"] < 60
 
@@ -102,7 +102,7 @@ def test_an_automatic_clearance_leaves_lock_gauges_without_the_removed_lock(shar
     assert "removed stale lock" in completed.stdout
     assert shared.locks() == set()
     gauges = read_metrics(shared.sandbox.metrics_dir / "restic_locks.prom")
-    assert (gauges["restic_locks_total"], gauges["restic_locks_stale"]) == (0, 0)
+    assert (gauges["restic_locks_held"], gauges["restic_locks_stale"]) == (0, 0)
 
 
 @pytest.mark.slow
