@@ -4,7 +4,6 @@ ends `finished` with its status, preceded by what else it was: `lock_wait`, `loc
 run's record still `running` with a dead pid records that run as `killed`: nothing else ever
 will."""
 
-import json
 from datetime import datetime
 
 from helper import events
@@ -13,22 +12,15 @@ from helper.outcome import EXIT_CONFIG_ERROR, Status
 from helper.report.state import state_path
 from helper.result import RUNNING, RunResult
 from helper.settings import Settings
-from helper.workers import status
+from helper.workers import run_records
 
 KINDS = {Status.LOCKED: "locked", Status.INTERRUPTED: "interrupted", Status.SKIPPED: "skipped"}
 
 
 def announce(job: str, settings: Settings, started_at: datetime) -> None:
     events.open_sink(settings.log_dir, settings.masker, settings.hostname)
-    try:
-        previous = json.loads(state_path(settings.log_dir, job).read_text())
-    except (OSError, ValueError):
-        previous = None
-    if (
-        isinstance(previous, dict)
-        and previous.get("status") == RUNNING
-        and not status.alive(previous, settings)
-    ):
+    previous = run_records.read_document(state_path(settings.log_dir, job))
+    if previous and previous.get("status") == RUNNING and not run_records.alive(previous, settings):
         events.emit("killed", job, killed_pid=previous.get("pid"), run_started_at=previous.get("started_at"))
     events.emit("started", job)
 

@@ -18,7 +18,7 @@ from helper.clock import SYSTEM
 from helper.outcome import EXIT_FAILED, EXIT_OK, Outcome, Status, outcome_for
 from helper.settings import Settings
 from helper.workers import doctor_sections as sections
-from helper.workers import status
+from helper.workers import run_records
 from helper.workers.context import RunContext, WorkerReport
 
 logger = logging.getLogger(__name__)
@@ -80,7 +80,7 @@ def build(context: RunContext) -> dict:
         "repository_probe": probe,
         "replicate": replicate,
         "hooks": hooks,
-        "recent_json": status.recent_json(settings),
+        "recent_json": run_records.recent_json(settings),
         "checks": [
             {"section": section, "status": level, "message": message} for section, level, message in checks
         ],

@@ -18,7 +18,7 @@ from helper import heartbeat, workers
 from helper.clock import SYSTEM
 from helper.outcome import EXIT_FAILED, Outcome, Status, outcome_for
 from helper.settings import Setting, Settings, kinds
-from helper.workers import health
+from helper.workers import health, run_records
 from helper.workers.context import RunContext, WorkerReport
 
 logger = logging.getLogger(__name__)
@@ -62,26 +62,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def read_document(path: Path) -> dict | None:
-    try:
-        document = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    return document if isinstance(document, dict) and document else None
-
-
-def alive(document: dict | None, settings: Settings) -> bool:
-    """Whether the run a `running` document names is still in progress: its pid, started when
-    the document says. A run in another container (a shared logs volume) cannot be seen: it
-    counts as alive."""
-    if not document or document.get("status") != "running":
-        return True
-    if document.get("hostname") != settings.masker.mask(settings.hostname):
-        return True
-    pid, ticks = document.get("pid"), document.get("process_start_ticks")
-    return isinstance(pid, int) and heartbeat.process_start_ticks(pid) == ticks
-
-
 def job_rows(settings: Settings, now: float) -> tuple[list[dict], list[dict]]:
     """One row per scheduled job, and a finding for each that is not OK."""
     log_dir, zone = Path(settings.log_dir), ZoneInfo(settings.tz)
@@ -89,12 +69,12 @@ def job_rows(settings: Settings, now: float) -> tuple[list[dict], list[dict]]:
     for job in workers.scheduled():
         cron = settings.values[job.CRON_VARIABLE.lower()]
         path = log_dir / f"last-{job.NAME}.json"
-        document = read_document(path)
+        document = run_records.read_document(path)
         limit = health.stale_after(
             health.interval_seconds(cron, SYSTEM.now(), zone) if cron else None, settings.status_stale_factor
         )
         status, level, detail = (
-            health.judge_job(job.NAME, document, now, limit, alive(document, settings))
+            health.judge_job(job.NAME, document, now, limit, run_records.alive(document, settings))
             if cron
             else ("disabled", health.OK, "")
         )
@@ -138,25 +118,12 @@ def row(
     }  # fmt: skip
 
 
-def recent_json(settings: Settings) -> list[dict]:
-    """Every job's last-<job>.json, present or not, as the shell image listed them."""
-    paths = [Path(settings.log_dir) / f"last-{name}.json" for name in workers.NAMES]
-    return [
-        {
-            "path": str(path),
-            "present": path.exists(),
-            "size_bytes": path.stat().st_size if path.exists() else None,
-        }
-        for path in paths
-    ]
-
-
 def other_findings(settings: Settings) -> list[dict]:
     """A non-zero exit in the last run of a job that no schedule runs (restore-test, unlock …)."""
     scheduled = {job.NAME for job in workers.scheduled()}
     findings = []
     for name in (name for name in workers.NAMES if name not in scheduled and name != NAME):
-        document = read_document(Path(settings.log_dir) / f"last-{name}.json")
+        document = run_records.read_document(Path(settings.log_dir) / f"last-{name}.json")
         if document and document.get("exit_code") not in (0, None):
             message = f"{name}'s last run ended {document.get('status')} (exit {document['exit_code']})"
             findings.append({"level": health.WARN, "message": message})
@@ -165,7 +132,11 @@ def other_findings(settings: Settings) -> list[dict]:
 
 def lock_picture(settings: Settings, now: float) -> tuple[dict | None, list[dict]]:
     """The newest look any run took at the repository's locks, and a finding for stale ones."""
-    seen = [read_document(Path(item["path"])) for item in recent_json(settings) if item["present"]]
+    seen = [
+        run_records.read_document(Path(item["path"]))
+        for item in run_records.recent_json(settings)
+        if item["present"]
+    ]
     pictures = [
         document["repository_locks"] for document in seen if document and document.get("repository_locks")
     ]
@@ -222,7 +193,7 @@ def build(settings: Settings) -> dict:
             {"job": job, "enabled": bool(cron), "cron": cron, "command": f"/bin/{job}"}
             for job, cron in ((row["job"], row["cron"]) for row in jobs)
         ],
-        "jobs": jobs, "recent_json": recent_json(settings), "findings": findings,
+        "jobs": jobs, "recent_json": run_records.recent_json(settings), "findings": findings,
         "locks": locks, "scheduler": scheduler,
     }  # fmt: skip
 
