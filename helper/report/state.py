@@ -28,9 +28,16 @@ def previous_success(log_dir: str, job: str) -> datetime | None:
 def announce(job: str, settings: Settings, started_at: datetime) -> None:
     """Say that a run has started, before it does anything: a run killed outright (SIGKILL, the
     OOM killer) then leaves `status: running` with a pid that is gone, which status reports as
-    killed, instead of the previous run's document looking current."""
-    previous = previous_success(settings.log_dir, job)
+    killed, instead of the previous run's document looking current. The last run's other fields
+    stay until this run's report replaces them, as its gauges do in the textfile (replicate
+    reads which of its jobs failed last time from them)."""
+    path = state_path(settings.log_dir, job)
+    try:
+        previous = json.loads(path.read_text())
+    except (OSError, ValueError):
+        previous = {}
     document = {
+        **(previous if isinstance(previous, dict) else {}),
         "schema_version": SCHEMA_VERSION,
         "job": job,
         "hostname": settings.masker.mask(settings.hostname),
@@ -40,15 +47,12 @@ def announce(job: str, settings: Settings, started_at: datetime) -> None:
         "started_epoch": int(started_at.timestamp()),
         "status": RUNNING,
         "exit_code": None,
+        "error": None,
         # The pid and its start time name this process even after the pid is reused.
         "pid": os.getpid(),
         "process_start_ticks": heartbeat.process_start_ticks(os.getpid()),
-        "last_success_at": previous.isoformat(timespec="seconds") if previous else None,
-        "last_success_epoch": int(previous.timestamp()) if previous else None,
     }
-    atomic_write_text(
-        state_path(settings.log_dir, job), json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-    )
+    atomic_write_text(path, json.dumps(document, indent=2, ensure_ascii=False) + "\n")
 
 
 def report(result: RunResult, settings: Settings, run_log: RunLog) -> None:
