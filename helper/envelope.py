@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from types import ModuleType
 
-from helper import hooks, restic
+from helper import hooks, restic, workers
 from helper.clock import SYSTEM
 from helper.locks import run_lock
 from helper.locks.budget import WaitBudget
@@ -23,6 +23,7 @@ from helper.outcome import EXIT_CONFIG_ERROR, EXIT_FAILED, Outcome, Status, outc
 from helper.report import REPORTERS, announce, skips, state
 from helper.result import RunResult
 from helper.settings import Settings
+from helper.settings.kinds import format_duration
 from helper.stop import TOKEN
 from helper.workers.context import RunContext, WorkerReport, config_error
 
@@ -52,10 +53,9 @@ def run(
     try:
         logger.info(f"▶️ {worker.NAME} on {settings.hostname} started")
         announce(worker.NAME, settings, started_at)
-        locks = RepositoryLocks(
-            restic.Restic(settings.restic_bin, settings.restic_environment), settings, budget
-        )
-        report = body(worker, options, problems, locks, lock)
+        locks = RepositoryLocks(restic.runner(settings), settings, budget)
+        with TOKEN.deadline(workers.time_limit(worker.NAME, settings)):
+            report = timed(worker.NAME, settings, body(worker, options, problems, locks, lock))
         # A worker's declared fields are always in the document, null when the run stopped early.
         report = dataclasses.replace(
             report, extras={**dict.fromkeys(getattr(worker, "FIELDS", ())), **report.extras}
@@ -85,6 +85,18 @@ def take_run_lock(
     except OSError as error:  # an unusable LOCK_DIR is a configuration error, with its audit
         return None, (f"LOCK_DIR: cannot use the run lock {path}: {error.strerror}",)
     return lock, problems
+
+
+def timed(job: str, settings: Settings, report: WorkerReport) -> WorkerReport:
+    """A run its time limit stopped ends `timeout`, whatever the stop made of it, unless it got
+    its work done before the stop reached it."""
+    if not TOKEN.timed_out or report.outcome.status in (Status.OK, Status.WARNING, Status.SKIPPED):
+        return report
+    variable = workers.timeout_variable(job)
+    limit = format_duration(workers.time_limit(job, settings))
+    message = f"{job} ran longer than {variable}={limit} and was stopped"
+    logger.error(message)
+    return dataclasses.replace(report, outcome=outcome_for(Status.TIMEOUT, message), error=message)
 
 
 def run_reporters(result: RunResult, settings: Settings, run_log: RunLog) -> None:

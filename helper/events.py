@@ -23,7 +23,7 @@ EVENTS_MAX_BYTES = 1_048_576
 KINDS = frozenset(
     {
         *("started", "finished", "skipped", "locked", "lock_wait", "lock_removed"),
-        *("interrupted", "config_error", "killed"),
+        *("interrupted", "timeout", "config_error", "killed"),
         *("scheduler_started", "scheduler_stopping", "missed"),
     }
 )

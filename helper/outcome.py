@@ -12,6 +12,8 @@ class Status(StrEnum):
     SKIPPED = "skipped"
     LOCKED = "locked"
     INTERRUPTED = "interrupted"
+    # A job's *_TIMEOUT ran out, or a restic call's own time limit: stopped as a signal would.
+    TIMEOUT = "timeout"
 
 
 EXIT_OK = 0
@@ -25,7 +27,7 @@ EXIT_WARNING = 3
 EXIT_REPOSITORY_MISSING = 10
 EXIT_LOCKED = 11
 EXIT_WRONG_PASSWORD = 12
-# A restic or hook that ran out of time, as GNU timeout reports it.
+# A run, a restic call or a hook that ran out of time, as GNU timeout reports it.
 EXIT_TIMED_OUT = 124
 EXIT_CANNOT_EXECUTE = 126
 # A command (restic, a hook, a worker, the operator's program) that cannot be started.
@@ -39,6 +41,7 @@ STATUS_EXIT_CODES = {
     Status.SKIPPED: EXIT_OK,
     Status.LOCKED: EXIT_LOCKED,
     Status.INTERRUPTED: EXIT_INTERRUPTED,
+    Status.TIMEOUT: EXIT_TIMED_OUT,
 }
 
 

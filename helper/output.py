@@ -111,15 +111,17 @@ def _pump(process: subprocess.Popen, readers: list[LineReader], timers: list[Tim
 
 
 def wait(process: subprocess.Popen, timers: list[Timer]) -> int:
-    """Wait for `process` to exit, running the timers still due meanwhile (a SIGKILL after a
-    SIGINT that was ignored); return its exit code."""
-    while timers:
-        when, action = timers.pop(0)
+    """Wait for `process` to exit, running the timers due meanwhile (a SIGKILL after a SIGINT
+    that was ignored, even one a stop adds while we wait); return its exit code."""
+    while True:
+        now = SYSTEM.monotonic()
+        while timers and timers[0][0] <= now:
+            timers.pop(0)[1]()
+        wait = min([SLICE_SECONDS, *(when - now for when, _action in timers[:1])])
         try:
-            return process.wait(max(0.0, when - SYSTEM.monotonic()))
+            return process.wait(max(0.0, wait))
         except subprocess.TimeoutExpired:
-            action()
-    return process.wait()
+            continue
 
 
 def _ignore(_line: str) -> None:

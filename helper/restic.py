@@ -6,6 +6,7 @@ this process reaches restic's group as SIGINT through the stop token, as a termi
 would, so restic removes its own lock.
 """
 
+import bisect
 import contextlib
 import logging
 import os
@@ -30,6 +31,7 @@ from helper.outcome import (
     outcome_for,
 )
 from helper.output import LineReader
+from helper.settings import Settings
 from helper.stop import TOKEN, StopToken
 
 logger = logging.getLogger(__name__)
@@ -43,8 +45,9 @@ QUIET_PROGRESS = {"RESTIC_PROGRESS_FPS": "0.0167"}
 # A worker that shows progress (restore) reads about one message a second.
 STATUS_PROGRESS = {"RESTIC_PROGRESS_FPS": "1"}
 
-# A timed-out restic gets this long to honour SIGINT before SIGKILL.
-TIMEOUT_KILL_AFTER_SECONDS = 10
+# Of STOP_GRACE_SECONDS, the share restic gets to honour a SIGINT before the worker kills it:
+# the rest is the worker's, to write its report before the scheduler's own SIGKILL.
+RESTIC_SHARE_OF_GRACE = 0.8
 
 
 @dataclass(frozen=True)
@@ -78,23 +81,30 @@ def _kill_group(group: int) -> None:
 
 
 class Restic:
-    """Runs restic with the helper's settings, streaming its output into the log at `level`."""
+    """Runs restic with the helper's settings, streaming its output into the log at `level`.
+    A restic still running `kill_after_seconds` after it was told to stop is killed."""
 
     def __init__(
         self,
         binary: str,
         environment: Mapping[str, str],
+        kill_after_seconds: float,
+        global_arguments: tuple[str, ...] = (),
         stop: StopToken = TOKEN,
         level: int = logging.INFO,
     ) -> None:
         self.binary = binary
         self.environment = {**QUIET_PROGRESS, **environment}
+        self.kill_after_seconds = kill_after_seconds
+        self.global_arguments = global_arguments
         self.stop = stop
         self.level = level
 
     def quiet(self) -> "Restic":
         """The same runner, logging below every sink (the listings a lock wait repeats)."""
-        return Restic(self.binary, self.environment, self.stop, QUIET)
+        return Restic(
+            self.binary, self.environment, self.kill_after_seconds, self.global_arguments, self.stop, QUIET
+        )
 
     def run(
         self,
@@ -126,6 +136,7 @@ class Restic:
         if self.stop.stopped():
             hint = "interrupted before restic started"
             return Completed(EXIT_INTERRUPTED, outcome_for(Status.INTERRUPTED, hint))
+        arguments = (*self.global_arguments, *arguments)
         # Quoted as a shell would need it: *_ARGS are split into shell words, so show the words.
         logger.log(self.level, "$ restic %s", shlex.join(arguments), extra=FILE_ONLY)
         try:
@@ -135,17 +146,14 @@ class Restic:
             outcome = Outcome(Status.FAILED, EXIT_CANNOT_START, hint)
             return Completed(EXIT_CANNOT_START, outcome, stderr=str(error))
         consumer = Consumer(process, consume) if consume else None
-        # Registered from the start: a stop that came just before reaches restic at once.
-        with self.stop.registered(process.pid, interrupt_group):
-            exit_code, timed_out = self._follow(process, collected, consumer, timeout_seconds)
+        exit_code, timed_out = self._follow(process, collected, consumer, timeout_seconds)
         failure = consumer.finish() if consumer is not None else None
         if failure is not None and not self.stop.stopped():
             raise failure  # a stop explains a broken stream; anything else is the worker's to report
         outcome = classify(exit_code, collected.stderr.text(), self.stop.stopped())
         if timed_out and not self.stop.stopped():
             exit_code = EXIT_TIMED_OUT
-            hint = f"restic did not finish within {timeout_seconds:g}s"
-            outcome = Outcome(Status.FAILED, EXIT_TIMED_OUT, hint)
+            outcome = outcome_for(Status.TIMEOUT, f"restic did not finish within {timeout_seconds:g}s")
         stdout, stderr = collected.stdout.text(), collected.stderr.text()
         return Completed(exit_code, outcome, tuple(collected.messages), stdout, stderr)
 
@@ -162,20 +170,34 @@ class Restic:
         if consumer is None:
             readers.append(LineReader(process.stdout, collected.on_stdout))
         timed_out: list[bool] = []
+        timers: list[output.Timer] = []
 
-        def interrupt() -> None:  # SIGINT first, so restic removes its lock
-            timed_out.append(True)
+        def kill_if_lingering() -> None:
+            if process.poll() is None:
+                logger.warning(
+                    f"restic (pid {process.pid}) still runs {self.kill_after_seconds:g}s after it "
+                    "was told to stop: killing it (SIGKILL); its lock may stay behind"
+                )
+                _kill_group(process.pid)
+
+        def stop_restic(_group: int = 0) -> None:  # SIGINT first, so restic removes its lock
             interrupt_group(process.pid)
+            when = SYSTEM.monotonic() + self.kill_after_seconds
+            bisect.insort(timers, (when, kill_if_lingering), key=lambda timer: timer[0])
 
-        timers = []
-        if timeout_seconds > 0:  # then SIGKILL, if restic lingers after the SIGINT
-            at = SYSTEM.monotonic() + timeout_seconds
-            timers = [(at, interrupt), (at + TIMEOUT_KILL_AFTER_SECONDS, lambda: _kill_group(process.pid))]
-        try:
-            left_open = output.follow(process, readers, timers)
-        finally:
-            # Whatever went wrong above, restic ends on its own terms and is waited for.
-            exit_code = output.wait(process, timers)
+        def time_out() -> None:
+            timed_out.append(True)
+            stop_restic()
+
+        if timeout_seconds > 0:
+            timers.append((SYSTEM.monotonic() + timeout_seconds, time_out))
+        # Registered from the start: a stop that came just before reaches restic at once.
+        with self.stop.registered(process.pid, stop_restic):
+            try:
+                left_open = output.follow(process, readers, timers)
+            finally:
+                # Whatever went wrong above, restic ends on its own terms and is waited for.
+                exit_code = output.wait(process, timers)
         if left_open:
             logger.warning("a process left by %s holds restic's output open; not waiting for it", self.binary)
         return exit_code, bool(timed_out)
@@ -189,6 +211,19 @@ class Restic:
             env=environment,
             start_new_session=True,
         )
+
+
+def runner(settings: Settings, environment: Mapping[str, str] | None = None) -> Restic:
+    """restic as the helper runs it: RESTIC_BIN, with the settings' environment (or another
+    repository's) and RESTIC_STUCK_REQUEST_TIMEOUT, killed when it outlives a stop by its share
+    of STOP_GRACE_SECONDS."""
+    stuck = settings.restic_stuck_request_timeout
+    return Restic(
+        settings.restic_bin,
+        settings.restic_environment if environment is None else environment,
+        settings.stop_grace_seconds * RESTIC_SHARE_OF_GRACE,
+        ("--stuck-request-timeout", f"{stuck:g}s") if stuck else (),
+    )
 
 
 class Consumer:

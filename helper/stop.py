@@ -22,6 +22,8 @@ class StopToken:
     def __init__(self) -> None:
         self._stopped = threading.Event()
         self._groups: dict[int, StopAction] = {}
+        # Why the stop came: the run's own deadline (a job's *_TIMEOUT) rather than a signal.
+        self.timed_out = False
 
     def stopped(self) -> bool:
         return self._stopped.is_set()
@@ -31,6 +33,26 @@ class StopToken:
         self._stopped.set()
         for group, action in list(self._groups.items()):
             action(group)
+
+    def expire(self) -> None:
+        """The run's deadline passed: stop exactly as a signal would, remembering why."""
+        self.timed_out = True
+        self.stop()
+
+    @contextlib.contextmanager
+    def deadline(self, seconds: float) -> Iterator[None]:
+        """While the block runs, expire after `seconds` (0: never). A SIGALRM rather than a
+        thread: the stop then reaches the children from the main thread, as a signal's does."""
+        if seconds <= 0:
+            yield
+            return
+        previous = signal.signal(signal.SIGALRM, lambda _signum, _frame: self.expire())
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+        try:
+            yield
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
 
     def install(self) -> None:
         """Make SIGTERM and SIGINT stop this process's children instead of the process."""

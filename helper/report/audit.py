@@ -1,6 +1,6 @@
 """The run's lines in `events.jsonl` (see helper/events.py): `started` as it starts, and as it
 ends `finished` with its status, preceded by what else it was: `lock_wait`, `locked`,
-`interrupted`, `skipped` (its pre-hook asked), `config_error`. A run that finds its previous
+`interrupted`, `timeout`, `skipped` (its pre-hook asked), `config_error`. A run that finds its previous
 run's record still `running` with a dead pid records that run as `killed`: nothing else ever
 will."""
 
@@ -14,7 +14,12 @@ from helper.result import RUNNING, RunResult
 from helper.settings import Settings
 from helper.workers import run_records
 
-KINDS = {Status.LOCKED: "locked", Status.INTERRUPTED: "interrupted", Status.SKIPPED: "skipped"}
+KINDS = {
+    Status.LOCKED: "locked",
+    Status.INTERRUPTED: "interrupted",
+    Status.TIMEOUT: "timeout",
+    Status.SKIPPED: "skipped",
+}
 
 
 def announce(job: str, settings: Settings, started_at: datetime) -> None:

@@ -15,6 +15,7 @@ SUBJECT_TAGS = {
     Status.SKIPPED: "SKIP",
     Status.LOCKED: "LOCKED {code}",
     Status.INTERRUPTED: "INTERRUPTED {code}",
+    Status.TIMEOUT: "TIMEOUT {code}",
 }
 
 
@@ -46,6 +47,7 @@ STATUS_COLORS = {  # Discord's embed colour, Teams' text colour, ntfy's tag
     Status.LOCKED: (0xECB22E, "Warning", "lock"),
     Status.FAILED: (0xE01E5A, "Attention", "x"),
     Status.INTERRUPTED: (0xE01E5A, "Attention", "stop_sign"),
+    Status.TIMEOUT: (0xE01E5A, "Attention", "hourglass"),
 }
 
 

@@ -43,7 +43,7 @@ def run(
     `sleep(seconds)` waits between attempts and returns the signals that cut it short; a
     stop signal (noted by the stop token) ends the probe with exit 0."""
     logs.install([logs.ConsoleHandler(console.writer("probe"))], settings.masker)
-    runner = restic.Restic(settings.restic_bin, settings.restic_environment)
+    runner = restic.runner(settings)
     repository = settings.masker.mask(settings.restic_repository)
     refusal = targets.ephemeral_refusal(settings)
     deadline = clock() + settings.probe_timeout

@@ -66,6 +66,23 @@ def count_from(minimum: int) -> Kind:
     return Kind(f"integer ≥ {minimum}", parse)
 
 
+def parse_percent(raw: str) -> int:
+    """A whole percent from 0 to 100; an empty value counts as 0."""
+    number = parse_count(raw)
+    if number > 100:
+        raise ValueError(f"expected a percent from 0 to 100, got {raw!r}")
+    return number
+
+
+def parse_time_limit(raw: str) -> float:
+    """A duration of at least a second, or empty (or 0) for no limit: a shorter limit would stop
+    every run before restic has even read the repository's config."""
+    seconds = parse_duration(raw)
+    if 0 < seconds < 1:
+        raise ValueError(f"expected a duration of 1s or more (empty for no limit), got {raw!r}")
+    return seconds
+
+
 def parse_factor(raw: str) -> float:
     """A multiplier of 1 or more (`3`, `2.5`)."""
     try:
@@ -179,6 +196,8 @@ BOOLEAN = Kind("boolean", parse_boolean)
 COUNT = Kind("integer ≥ 0", parse_count)
 PORT = Kind("port", parse_port)
 DURATION = Kind("duration", parse_duration)
+PERCENT = Kind("percent 0–100", parse_percent)
+TIME_LIMIT = Kind("duration ≥ 1s, or empty", parse_time_limit)
 ARGUMENTS = Kind("words", parse_arguments)
 CRON = Kind("cron", parse_cron)
 ZONE = Kind("time zone", parse_zone)

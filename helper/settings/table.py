@@ -100,6 +100,15 @@ SETTINGS: tuple[Setting, ...] = (
         "Repository",
     ),
     Setting(
+        "RESTIC_STUCK_REQUEST_TIMEOUT",
+        kinds.TIME_LIMIT,
+        "",
+        "restic's `--stuck-request-timeout` (restic ≥ 0.17.1; empty: restic's 5m): how long one "
+        "request may go unanswered before restic retries it. The run goes on retrying; a job's "
+        "`<JOB>_TIMEOUT` is what ends it.",
+        "Repository",
+    ),
+    Setting(
         "RESTIC_ALLOW_EPHEMERAL_REPOSITORY",
         kinds.BOOLEAN,
         "OFF",

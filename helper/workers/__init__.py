@@ -8,7 +8,8 @@ helper/workers/<name>.py, which declares what it is and does it:
     AUTO_UNLOCK     whether RESTIC_AUTO_UNLOCK may clear stale locks after a failed run
     CRON_VARIABLE   the variable that schedules it ("BACKUP_CRON"), or None: never scheduled;
                     with CRON_DEFAULT and CRON_HELP, its row in the environment reference;
-                    optional CRON_OLD_NAME, the shell image's deprecated name of it (SYNC_CRON)
+                    optional CRON_OLD_NAME, the shell image's deprecated name of it (SYNC_CRON);
+                    a scheduled job also gets HEALTHCHECK_URL_<NAME> and <NAME>_TIMEOUT
     FIELDS          its extra fields in last-<NAME>.json (null when a run stopped before it)
     GAUGES          the FIELDS that become gauges in the .prom file (never ids or tags)
     RUNS_ON_BAD_CONFIGURATION
@@ -113,12 +114,34 @@ def job_settings() -> tuple[Setting, ...]:
         )
         for job in scheduled()
     )
-    return schedules + pings + tuple(row for job in all_jobs() for row in getattr(job, "SETTINGS", ()))
+    time_limits = tuple(
+        Setting(
+            timeout_variable(job.NAME),
+            kinds.TIME_LIMIT,
+            "",
+            f"The longest a {job.NAME} run may take (`6h`); then restic gets SIGINT, and SIGKILL "
+            "if it lingers, and the run ends `timeout` (exit 124). Empty: no limit.",
+            "Jobs",
+        )
+        for job in scheduled()
+    )
+    own = tuple(row for job in all_jobs() for row in getattr(job, "SETTINGS", ()))
+    return schedules + pings + time_limits + own
 
 
 def ping_variable(job: str) -> str:
     """The variable of a job's own ping URL: HEALTHCHECK_URL_RESTORE_TEST for restore-test."""
     return "HEALTHCHECK_URL_" + job.upper().replace("-", "_")
+
+
+def timeout_variable(job: str) -> str:
+    """The variable of a job's time limit: RESTORE_TEST_TIMEOUT for restore-test."""
+    return job.upper().replace("-", "_") + "_TIMEOUT"
+
+
+def time_limit(job: str, settings: Settings) -> float:
+    """A job's time limit in seconds, 0 for none (a job that no schedule runs has none)."""
+    return float(settings.values.get(timeout_variable(job).lower(), 0))  # type: ignore[arg-type]
 
 
 def settings_table() -> tuple[Setting, ...]:

@@ -16,7 +16,7 @@ import re
 from helper.locks.session import RepositoryLocks
 from helper.logs import FILE_ONLY
 from helper.outcome import EXIT_REPOSITORY_MISSING, EXIT_WRONG_PASSWORD, Outcome, Status
-from helper.restic import Restic
+from helper.restic import runner
 from helper.settings import Settings
 from helper.workers.context import RunContext
 from helper.workers.rclone_jobs import Replicated
@@ -86,7 +86,7 @@ def session(context: RunContext) -> RepositoryLocks:
         values={**settings.values, "restic_repository": settings.replicate_repository},
         restic_environment=copy_environment(settings),
     )
-    restic = Restic(settings.restic_bin, second.restic_environment, context.restic.stop)
+    restic = runner(settings, second.restic_environment)
     return RepositoryLocks(restic, second, context.locks.budget, also_watched=(context.locks.source,))
 
 

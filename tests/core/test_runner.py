@@ -67,7 +67,7 @@ def test_restic_output_kept_in_memory_is_bounded(sandbox):
         (many / f"file-with-a-long-name-{index:05d}.txt").write_text(str(index))
     assert sandbox.helper("backup").returncode == 0
     loaded, _ = settings.load(sandbox.env)
-    runner = restic.Restic(loaded.restic_bin, loaded.restic_environment)
+    runner = restic.runner(loaded)
     # `ls --json` prints one message per file: more than the runner keeps.
     completed = runner.run("ls", "--json", "latest")
     assert completed.exit_code == 0, completed.stderr
@@ -164,7 +164,7 @@ def test_a_process_left_holding_restics_stderr_does_not_hold_up_the_run(sandbox)
 
 def test_a_timeout_holds_even_when_restics_stderr_stays_open(sandbox):
     wrapper, pid_file = restic_wrapper(sandbox)
-    runner = restic.Restic(str(wrapper), sandbox.env)
+    runner = restic.Restic(str(wrapper), sandbox.env, kill_after_seconds=5)
     started = time.monotonic()
     try:
         # restic waits for its source command; the timeout interrupts both.

@@ -27,6 +27,8 @@ MALFORMED = {
     "cron": "* * *",
     "time zone": "Mars/Olympus_Mons",
     "number ≥ 1": "0.5",
+    "duration ≥ 1s, or empty": "0.5s",
+    "percent 0–100": "101",
 }
 
 

@@ -237,3 +237,16 @@ def http_receiver(statuses: list[int] | None = None, delay_seconds: float = 0.0)
     finally:
         server.shutdown()
         server.server_close()
+
+
+@contextlib.contextmanager
+def black_hole() -> Iterator[int]:
+    """A port on loopback that accepts connections and never answers: the kernel completes each
+    handshake into the backlog, and nothing ever reads. Yield the port."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(128)
+        yield listener.getsockname()[1]
+    finally:
+        listener.close()
