@@ -14,6 +14,7 @@ from helper import workers
 from helper.clock import SYSTEM, wall_time
 from helper.schedule import Schedule
 from helper.settings import Settings
+from helper.workers import forget
 
 # ENV_FILE reloads the schedules; other variables would make scheduled runs differ from
 # `docker exec` runs, which never read the file.
@@ -185,4 +186,5 @@ def load(base: Mapping[str, str] | None = None) -> Plan:
     schedules, cron_problems = job_schedules(loaded)
     problems += cron_problems + job_needs(loaded, schedules) + unreadable_files(loaded, environment)
     warnings += schedule_warnings(schedules, ZoneInfo(loaded.tz), loaded.schedule_lock_wait)
+    warnings += forget.scope_warnings(loaded)
     return Plan(loaded, environment, tuple(schedules), tuple(problems), tuple(warnings))

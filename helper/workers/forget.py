@@ -6,12 +6,15 @@ A run given a lock wait that is spent without the lock ends `locked` (exit 11) i
 was asked to wait for the lock, and that failure must not be silent.
 """
 
+import argparse
 import logging
+import re
 
 from helper.locks.session import lock_management_enabled
-from helper.outcome import EXIT_OK, Status, outcome_for
+from helper.outcome import EXIT_FAILED, EXIT_OK, Outcome, Status, outcome_for
 from helper.restic import Completed
-from helper.settings import Settings
+from helper.settings import Setting, Settings, kinds
+from helper.workers import forget_guard
 from helper.workers.context import RunContext, WorkerReport, config_error, report_from
 
 logger = logging.getLogger(__name__)
@@ -23,8 +26,41 @@ AUTO_UNLOCK = True
 CRON_VARIABLE = "FORGET_CRON"
 CRON_DEFAULT = ""
 CRON_HELP = "When /bin/forget runs. When set, /bin/backup skips its inline forget."
-FIELDS = ("snapshots_kept", "snapshots_removed", "restic_exit_code")
+FIELDS = ("snapshots_kept", "snapshots_removed", "restic_exit_code", "forget_scope", "would_remove")
 GAUGES = ("snapshots_kept", "snapshots_removed")
+SETTINGS = (
+    Setting(
+        "FORGET_SCOPE",
+        kinds.choice("host", "repository"),
+        "host",
+        "`host`: forget applies RESTIC_FORGET_ARGS to this host's snapshots with RESTIC_TAG only "
+        "(`--host`, `--tag`), so one host's policy never thins out another's. `repository`: to "
+        "every snapshot, for the one maintenance owner of a shared repository.",
+        "Jobs",
+    ),
+    Setting(
+        "FORGET_MAX_REMOVE",
+        kinds.COUNT,
+        "0",
+        "Refuse a forget (status failed, nothing removed) that would remove more snapshots than "
+        "this; `/bin/forget --force` overrides. 0: no limit.",
+        "Jobs",
+    ),
+    Setting(
+        "FORGET_MAX_REMOVE_PERCENT",
+        kinds.PERCENT,
+        "75",
+        "Refuse a forget that would remove more than this percent of the snapshots in scope. A "
+        "daily policy removes far less; a first policy on an old repository may need `--force`. "
+        "0: no limit.",
+        "Jobs",
+    ),
+)
+# A hostname Docker made up (the container id's first 12 hex digits) changes with every new
+# container: each one starts a group that a host-scoped forget never visits again.
+CONTAINER_ID = re.compile(r"[0-9a-f]{12}")
+# Words by which RESTIC_FORGET_ARGS chooses its own snapshots, where FORGET_SCOPE adds nothing.
+OWN_FILTERS = ("--host", "--tag", "--path")
 
 NO_POLICY = "RESTIC_FORGET_ARGS is empty: no retention policy configured (for example --keep-daily 7)"
 
@@ -40,12 +76,68 @@ SKIPPED_LOCKED = (
 )
 
 
-def add_arguments(parser) -> None:
-    """forget takes no options of its own."""
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="remove what the policy says even when the forget guard would refuse",
+    )
 
 
 def build_command(policy: tuple[str, ...]) -> tuple[str, ...]:
     return ("forget", "--json", *policy)
+
+
+def scope(settings: Settings) -> tuple[str, ...]:
+    """FORGET_SCOPE as restic filters: this host and RESTIC_TAG, unless the scope is the whole
+    repository or RESTIC_FORGET_ARGS chooses its snapshots itself."""
+    policy = settings.restic_forget_args
+    chosen = any(word.split("=", 1)[0] in OWN_FILTERS for word in policy)
+    if settings.forget_scope == "repository" or chosen:
+        return ()
+    return ("--host", settings.hostname, *(("--tag", settings.restic_tag) if settings.restic_tag else ()))
+
+
+def scope_name(settings: Settings) -> str:
+    """Which snapshots forget judged, for its record: `host`, `repository`, or those that
+    RESTIC_FORGET_ARGS chose itself."""
+    if scope(settings):
+        return "host"
+    return "repository" if settings.forget_scope == "repository" else "RESTIC_FORGET_ARGS"
+
+
+def scope_warnings(settings: Settings) -> list[str]:
+    """config-check's warning for a host-scoped forget on a hostname Docker made up."""
+    random_hostname = CONTAINER_ID.fullmatch(settings.hostname)
+    if not settings.restic_forget_args or not random_hostname or not scope(settings):
+        return []
+    return [
+        f"FORGET_SCOPE: host {settings.hostname} looks like a container id: every new container "
+        "starts a group of snapshots that a host-scoped forget never visits again; set "
+        "`hostname:` in compose, or FORGET_SCOPE=repository on the one maintenance owner"
+    ]
+
+
+def guard(context: RunContext, policy: tuple[str, ...]) -> tuple[Completed, dict] | None:
+    """Dry-run the policy without a lock; return the refused (or failed) forget's result and
+    summary, or None when the real forget may go on."""
+    arguments = (*build_command(forget_guard.preview_arguments(policy)), "--dry-run", "--no-lock")
+    preview = context.restic.run(*arguments, echo=False)
+    if preview.exit_code != EXIT_OK:
+        return preview, summarise(preview)  # what the real forget would have met too
+    groups = next((m["items"] for m in preview.messages if m.get("message_type") == "list"), [])
+    settings = context.settings
+    limits = forget_guard.Limits(settings.forget_max_remove, settings.forget_max_remove_percent)
+    reason = forget_guard.refusal(groups, limits)
+    if reason is None:
+        return None
+    would_remove = forget_guard.described(groups)
+    for snapshot in would_remove:
+        logger.error(f"  would remove {snapshot['id']} of host {snapshot['host']} from {snapshot['time']}")
+    message = f"forget refused, nothing removed: {reason} (run /bin/forget --force to apply it anyway)"
+    outcome = Outcome(Status.FAILED, EXIT_FAILED, message)
+    summary = {"snapshots_kept": None, "snapshots_removed": 0, "would_remove": would_remove}
+    return Completed(EXIT_FAILED, outcome, preview.messages, stderr=message), summary
 
 
 def summarise(completed: Completed) -> dict:
@@ -59,9 +151,13 @@ def summarise(completed: Completed) -> dict:
     return {"snapshots_kept": kept, "snapshots_removed": removed}
 
 
-def forget(context: RunContext) -> tuple[Completed, dict]:
-    """Run forget once with the configured policy; return restic's result and the summary."""
-    completed = context.locks.run(*build_command(context.settings.restic_forget_args))
+def forget(context: RunContext, force: bool = False) -> tuple[Completed, dict]:
+    """Run forget once with the configured policy in FORGET_SCOPE, after the guard unless
+    `force`; return restic's result and the summary."""
+    policy = (*context.settings.restic_forget_args, *scope(context.settings))
+    if not force and (refused := guard(context, policy)) is not None:
+        return refused
+    completed = context.locks.run(*build_command(policy))
     summary = summarise(completed)
     # With --json restic prints nothing readable, so the log says what the policy did.
     if completed.exit_code == EXIT_OK:
@@ -90,11 +186,20 @@ def run(context: RunContext) -> WorkerReport:
         for problem in problems:
             logger.error(problem)
         return config_error("; ".join(problems))
-    completed, extras = forget(context)
+    completed, extras = forget(context, force=getattr(context.options, "force", False))
     extras["restic_exit_code"] = completed.exit_code
+    extras["forget_scope"] = scope_name(context.settings)
     if completed.outcome.status is Status.LOCKED and waited_for_the_lock(context):
         return report_from(completed, extras)
     if completed.outcome.status is Status.LOCKED:
         logger.info("⏭ " + SKIPPED_LOCKED)
         return WorkerReport(outcome_for(Status.SKIPPED, SKIPPED_LOCKED), extras)
+    if completed.exit_code == EXIT_OK and extras["forget_scope"] == "host" and not extras["snapshots_kept"]:
+        # A maintenance owner left at FORGET_SCOPE=host would forget nothing, forever.
+        message = (
+            f"forget found no snapshot of host {context.settings.hostname} in its scope: set "
+            "FORGET_SCOPE=repository where one owner applies retention for every host"
+        )
+        logger.warning("⚠️ " + message)
+        return WorkerReport(outcome_for(Status.WARNING, message), extras, message)
     return report_from(completed, extras)

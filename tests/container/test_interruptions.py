@@ -108,7 +108,11 @@ def test_docker_kill_during_a_backup_leaves_a_stale_lock_that_the_container_rule
     assert "container" in seen["reason"], seen
 
     forget = other_container(
-        "forget", RESTIC_FORGET_ARGS="--keep-last 1", LOCK_FORCE_INACTIVE="ON", RESTIC_STALE_LOCK_AGE="1s"
+        "forget",
+        RESTIC_FORGET_ARGS="--keep-last 1",
+        FORGET_SCOPE="repository",
+        LOCK_FORCE_INACTIVE="ON",
+        RESTIC_STALE_LOCK_AGE="1s",
     )
     assert forget.returncode == 0, forget.stdout + forget.stderr
     # Skipping on exit 11 would also exit 0: the run must really have forgotten.

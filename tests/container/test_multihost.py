@@ -48,6 +48,7 @@ def override(image: str) -> str:
         "PRUNE_CRON": "25 * * * * *",
         "CHECK_CRON": "50 * * * * *",
         "RESTIC_FORGET_ARGS": "--keep-last 3",
+        "FORGET_SCOPE": "repository",
         "RESTIC_CHECK_ARGS": "",
     }
     services = {

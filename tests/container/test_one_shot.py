@@ -43,7 +43,9 @@ def test_one_shot_forget_without_a_policy_exits_2_and_starts_no_scheduler(resour
 
 def test_one_shot_forget_with_a_policy_exits_0_and_starts_no_scheduler(resources, repository) -> None:
     logs = resources.volume("logs")
-    completed = one_shot(resources, repository, logs, "forget", RESTIC_FORGET_ARGS="--keep-last 3")
+    completed = one_shot(
+        resources, repository, logs, "forget", RESTIC_FORGET_ARGS="--keep-last 3", FORGET_SCOPE="repository"
+    )
 
     assert completed.returncode == 0, completed.stdout + completed.stderr
     state = resources.read_json(logs, "last-forget.json")

@@ -9,6 +9,8 @@ BASE = {
     "TZ": "UTC",
     "BACKUP_ROOT_DIR": "/data",
     "RESTIC_FORGET_ARGS": "--keep-last 3",
+    # The machine's own name could look like a container id, which a host-scoped forget warns of.
+    "HOSTNAME": "backup-host",
 }
 
 
@@ -123,3 +125,23 @@ def test_a_scheduled_replicate_with_a_bad_job_file_is_refused_line_by_line(tmp_p
         f"REPLICATE_CRON: replicate is scheduled, but every run would exit 2: REPLICATE_JOB_FILE: {jobs} "
         "line 1: unknown mode 'mirror' (expected bisync, sync, copy); empty REPLICATE_CRON to disable it",
     )
+
+
+def test_a_host_scoped_forget_on_a_container_id_hostname_is_warned_about():
+    warning = (
+        "FORGET_SCOPE: host 0123456789ab looks like a container id: every new container starts a "
+        "group of snapshots that a host-scoped forget never visits again"
+    )
+    assert any(line.startswith(warning) for line in load(HOSTNAME="0123456789ab").warnings)
+    assert load(HOSTNAME="0123456789ab", FORGET_SCOPE="repository").warnings == ()
+    assert load(HOSTNAME="0123456789ab", RESTIC_FORGET_ARGS="--host node-a --keep-last 3").warnings == ()
+    assert load(HOSTNAME="node-a").warnings == ()
+
+
+def test_forget_scope_and_limits_name_their_variable_when_wrong():
+    plan = load(FORGET_SCOPE="everything", FORGET_MAX_REMOVE_PERCENT="150", FORGET_MAX_REMOVE="-1")
+    assert sorted(problem.split(":")[0] for problem in plan.problems) == [
+        "FORGET_MAX_REMOVE",
+        "FORGET_MAX_REMOVE_PERCENT",
+        "FORGET_SCOPE",
+    ]
