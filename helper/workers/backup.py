@@ -2,10 +2,10 @@
 
 import logging
 
-from helper.outcome import EXIT_OK, Status, outcome_for
+from helper.outcome import EXIT_FAILED, EXIT_OK, Outcome, Status, outcome_for
 from helper.restic import Completed
 from helper.settings import Setting, Settings, kinds
-from helper.workers import forget
+from helper.workers import backup_guards, forget
 from helper.workers.context import RunContext, WorkerReport, config_error, report_from
 
 logger = logging.getLogger(__name__)
@@ -33,7 +33,10 @@ SUMMARY_FIELDS = {
     "files_processed": "total_files_processed",
     "bytes_processed": "total_bytes_processed",
 }
-FIELDS = ("backup_root_dir", "restic_tag", *SUMMARY_FIELDS, "files_changed_ratio", "forget_exit_code")
+FIELDS = (
+    *("backup_root_dir", "restic_tag", *SUMMARY_FIELDS, "files_changed_ratio"),
+    *("previous_snapshot_id", "previous_files_processed", "previous_bytes_processed", "forget_exit_code"),
+)
 GAUGES = (
     "files_new",
     "files_changed",
@@ -45,11 +48,28 @@ GAUGES = (
 SETTINGS = (
     Setting(
         "BACKUP_CHURN_WARN",
-        kinds.COUNT,
+        kinds.PERCENT,
         "0",
         "Percent of files new or changed since the last snapshot above which a backup ends "
         "`warning` (exit 3) and skips its inline forget: mass deletion or encryption by "
         "ransomware looks like this. 0 turns it off.",
+        "Jobs",
+    ),
+    Setting(
+        "BACKUP_SHRINK_GUARD",
+        kinds.PERCENT,
+        "50",
+        "Percent by which a snapshot's files or bytes may fall below this host's previous "
+        "snapshot of the same paths; past it the backup ends `warning` (exit 3) and skips its "
+        "inline forget. 0 turns it off.",
+        "Jobs",
+    ),
+    Setting(
+        "BACKUP_SOURCE_MARKER",
+        kinds.TEXT,
+        "",
+        "A file that must exist in BACKUP_ROOT_DIR (`.backup-marker`), or the backup fails "
+        "before restic starts: a mount point that came up empty has none.",
         "Jobs",
     ),
 )
@@ -67,6 +87,8 @@ def requirements(settings: Settings) -> list[str]:
     problems = [] if settings.restic_tag else [NO_TAG]
     if not settings.backup_root_dir and not settings.restic_job_args:
         problems.append(NO_SOURCE)
+    if settings.backup_source_marker and not settings.backup_root_dir:
+        problems.append("BACKUP_SOURCE_MARKER needs BACKUP_ROOT_DIR, where the marker is looked for")
     return problems
 
 
@@ -86,25 +108,23 @@ def summarise(completed: Completed) -> dict:
     return {field: summary.get(source) for field, source in SUMMARY_FIELDS.items()}
 
 
-def churn(extras: dict) -> float | None:
-    """The share of files new or changed since the parent snapshot; None for a first backup
-    (everything is new) or an empty one."""
-    new, changed, unmodified = (
-        extras.get(key) or 0 for key in ("files_new", "files_changed", "files_unmodified")
-    )
-    if changed + unmodified == 0:
+def compared(context: RunContext, extras: dict) -> str | None:
+    """Compare the new snapshot with this host's previous one: record the previous figures,
+    and return BACKUP_SHRINK_GUARD's warning, or None."""
+    settings = context.settings
+    if not settings.backup_shrink_guard or not extras["snapshot_id"]:
         return None
-    return round((new + changed) / (new + changed + unmodified), 4)
+    previous = backup_guards.previous_snapshot(context.restic.quiet(), settings, extras["snapshot_id"])
+    summary = (previous or {}).get("summary") or {}
+    extras["previous_snapshot_id"] = (previous or {}).get("id")
+    extras["previous_files_processed"] = summary.get("total_files_processed")
+    extras["previous_bytes_processed"] = summary.get("total_bytes_processed")
+    return backup_guards.shrink_warning(previous, extras, settings.backup_shrink_guard)
 
 
-def churn_warning(ratio: float | None, settings: Settings) -> str | None:
-    if ratio is None or not settings.backup_churn_warn or ratio * 100 <= settings.backup_churn_warn:
-        return None
-    return (
-        f"{ratio:.0%} of the files are new or changed since the last snapshot (BACKUP_CHURN_WARN="
-        f"{settings.backup_churn_warn}%): mass deletion or encryption looks like this; "
-        "the inline forget was skipped"
-    )
+def owns_retention(settings: Settings) -> bool:
+    """Whether the backup applies the retention policy itself (no FORGET_CRON owns it)."""
+    return bool(settings.restic_forget_args) and not settings.forget_cron
 
 
 def inline_forget(context: RunContext) -> int | None:
@@ -112,7 +132,7 @@ def inline_forget(context: RunContext) -> int | None:
     settings = context.settings
     if not settings.restic_forget_args:
         return None
-    if settings.forget_cron:
+    if not owns_retention(settings):
         logger.info("⏭ skipping inline forget: FORGET_CRON is set, /bin/forget owns retention")
         return None
     completed, _ = forget.forget(context)
@@ -134,6 +154,9 @@ def run(context: RunContext) -> WorkerReport:
         for problem in problems:
             logger.error(problem)
         return config_error("; ".join(problems), configured)
+    if problem := backup_guards.source_problem(settings):
+        logger.error(f"❌ nothing backed up: {problem}")
+        return WorkerReport(Outcome(Status.FAILED, EXIT_FAILED, problem), configured, problem)
     completed = context.locks.run(
         *build_command(settings.restic_job_args, settings.restic_tag, settings.backup_root_dir)
     )
@@ -144,12 +167,16 @@ def run(context: RunContext) -> WorkerReport:
             f"{extras['files_changed']} changed, {extras['files_unmodified']} unmodified files, "
             f"{extras['bytes_added']} bytes added"
         )
-    extras["files_changed_ratio"] = churn(extras)
-    warning = churn_warning(extras["files_changed_ratio"], settings)
-    # Never thin out old snapshots right after a backup that looks like an attack.
-    ok = completed.outcome.status is Status.OK and warning is None
+    extras["files_changed_ratio"] = backup_guards.churn(extras)
+    warnings = [backup_guards.churn_warning(extras["files_changed_ratio"], settings)]
+    if completed.outcome.status is Status.OK:
+        warnings.append(compared(context, extras))
+    warning = "; ".join(filter(None, warnings))
+    # Never thin out old snapshots right after a backup that looks like an attack or a lost source.
+    ok = completed.outcome.status is Status.OK and not warning
     extras["forget_exit_code"] = inline_forget(context) if ok else None
-    if warning and completed.outcome.status is Status.OK:
-        logger.warning("⚠️ " + warning)
-        return WorkerReport(outcome_for(Status.WARNING, warning), extras, warning)
-    return report_from(completed, extras)
+    if not warning or completed.outcome.status is not Status.OK:
+        return report_from(completed, extras)
+    warning += "; the inline forget was skipped" if owns_retention(settings) else ""
+    logger.warning("⚠️ " + warning)
+    return WorkerReport(outcome_for(Status.WARNING, warning), extras, warning)
