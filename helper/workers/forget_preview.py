@@ -49,7 +49,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--host", help="only this host's snapshots (default: this hostname)")
     parser.add_argument("--tag", help="only snapshots with this tag (default: RESTIC_TAG)")
-    parser.add_argument("--repo-wide", action="store_true", help="every host's and tag's snapshots")
+    parser.add_argument(
+        "--repo-wide",
+        action="store_true",
+        help="every host's and tag's snapshots (the default with FORGET_SCOPE=repository)",
+    )
 
 
 def build_command(
@@ -96,13 +100,16 @@ def summarise(groups: list[dict]) -> dict:
 def run(context: RunContext) -> WorkerReport:
     options, settings = context.options, context.settings
     policy = options.policy if options.policy is not None else settings.restic_forget_args
-    host = None if options.repo_wide else (settings.hostname if options.host is None else options.host)
-    tag = None if options.repo_wide else (settings.restic_tag if options.tag is None else options.tag)
-    extras = {"repo_wide": options.repo_wide, "policy_args": list(policy), "extra_args": list(options.extra)}
+    # What /bin/forget would judge: the whole repository on an owner with FORGET_SCOPE=repository.
+    owner = settings.forget_scope == "repository" and options.host is None and options.tag is None
+    repo_wide = options.repo_wide or owner
+    host = None if repo_wide else (settings.hostname if options.host is None else options.host)
+    tag = None if repo_wide else (settings.restic_tag if options.tag is None else options.tag)
+    extras = {"repo_wide": repo_wide, "policy_args": list(policy), "extra_args": list(options.extra)}
     extras.update(host_filter=host, tag_filter=tag)
     if not policy:
         return config_error("no retention policy: set RESTIC_FORGET_ARGS or pass --policy", extras)
-    if not options.repo_wide and not (host and tag):
+    if not repo_wide and not (host and tag):
         return config_error(
             "--host and --tag must not be empty; pass --repo-wide to preview every group", extras
         )

@@ -30,6 +30,9 @@ def test_the_preview_shows_keep_and_remove_with_reasons_and_removes_nothing(sand
     assert len(snapshots(sandbox)) == 4, "a preview removed a snapshot"
     repo_wide = sandbox.helper("forget-preview", "--policy", "--keep-last 2", "--repo-wide")
     assert repo_wide.returncode == 0 and len(sandbox.last_json("forget-preview")["groups"]) == 2
+    # An owner's preview judges what its forget would: every host's snapshots.
+    owner = sandbox.helper("forget-preview", "--policy", "--keep-last 2", FORGET_SCOPE="repository")
+    assert owner.returncode == 0 and len(sandbox.last_json("forget-preview")["groups"]) == 2
 
 
 def test_the_preview_takes_no_lock_while_another_host_holds_the_exclusive_one(sandbox, other_host_lock):
