@@ -87,6 +87,8 @@ FREE_TEXT = {
     "REPLICATE_HOST",
     "REPLICATE_TAG",
     "RCLONE_BIN",
+    # backup looks for the marker when it runs, and fails naming it when it is missing
+    "BACKUP_SOURCE_MARKER",
 }
 # More wrong values, beyond one per kind.
 EXTRA_MALFORMED = [
@@ -140,6 +142,8 @@ WELL_FORMED = {
     "cron": "@hourly",
     "time zone": "Asia/Tokyo",
     "number ≥ 1": "2.5",
+    "duration ≥ 1s, or empty": "6h",
+    "percent 0–100": "40",
 }
 
 
