@@ -106,16 +106,29 @@ def scope_name(settings: Settings) -> str:
     return "repository" if settings.forget_scope == "repository" else "RESTIC_FORGET_ARGS"
 
 
+def forgets_nothing(settings: Settings) -> bool:
+    """Whether this is a maintenance owner left at FORGET_SCOPE=host: it forgets only its own
+    snapshots, and takes none."""
+    return bool(settings.forget_cron and not settings.backup_cron and scope(settings))
+
+
+OWNER_AT_HOST_SCOPE = (
+    "FORGET_SCOPE: this host runs forget but no backup, and FORGET_SCOPE=host keeps its forget "
+    "to this host's own snapshots: set FORGET_SCOPE=repository where one owner applies "
+    "retention for every host"
+)
+
+
 def scope_warnings(settings: Settings) -> list[str]:
-    """config-check's warning for a host-scoped forget on a hostname Docker made up."""
-    random_hostname = CONTAINER_ID.fullmatch(settings.hostname)
-    if not settings.restic_forget_args or not random_hostname or not scope(settings):
-        return []
-    return [
-        f"FORGET_SCOPE: host {settings.hostname} looks like a container id: every new container "
-        "starts a group of snapshots that a host-scoped forget never visits again; set "
-        "`hostname:` in compose, or FORGET_SCOPE=repository on the one maintenance owner"
-    ]
+    """config-check's warnings about FORGET_SCOPE=host where it cannot be what was meant."""
+    warnings = [OWNER_AT_HOST_SCOPE] if forgets_nothing(settings) else []
+    if settings.restic_forget_args and scope(settings) and CONTAINER_ID.fullmatch(settings.hostname):
+        warnings.append(
+            f"FORGET_SCOPE: host {settings.hostname} looks like a container id: every new container "
+            "starts a group of snapshots that a host-scoped forget never visits again; set "
+            "`hostname:` in compose, or FORGET_SCOPE=repository on the one maintenance owner"
+        )
+    return warnings
 
 
 def guard(context: RunContext, policy: tuple[str, ...]) -> tuple[Completed, dict] | None:
@@ -194,12 +207,9 @@ def run(context: RunContext) -> WorkerReport:
     if completed.outcome.status is Status.LOCKED:
         logger.info("⏭ " + SKIPPED_LOCKED)
         return WorkerReport(outcome_for(Status.SKIPPED, SKIPPED_LOCKED), extras)
-    if completed.exit_code == EXIT_OK and extras["forget_scope"] == "host" and not extras["snapshots_kept"]:
-        # A maintenance owner left at FORGET_SCOPE=host would forget nothing, forever.
-        message = (
-            f"forget found no snapshot of host {context.settings.hostname} in its scope: set "
-            "FORGET_SCOPE=repository where one owner applies retention for every host"
-        )
+    if completed.exit_code == EXIT_OK and forgets_nothing(context.settings) and not extras["snapshots_kept"]:
+        # Said in every run, not only at start-up: such an owner would forget nothing, forever.
+        message = f"forget found no snapshot of host {context.settings.hostname}: " + OWNER_AT_HOST_SCOPE
         logger.warning("⚠️ " + message)
         return WorkerReport(outcome_for(Status.WARNING, message), extras, message)
     return report_from(completed, extras)

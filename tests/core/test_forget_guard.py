@@ -76,15 +76,23 @@ def test_a_host_scoped_forget_leaves_other_hosts_and_tags_alone(sandbox):
 
 def test_an_owner_left_at_host_scope_is_warned_that_it_forgets_nothing(sandbox):
     backup_as(sandbox, "node-a", 3)
-    completed = sandbox.helper("forget", HOSTNAME="maintenance", RESTIC_FORGET_ARGS="--keep-last 1")
+    owner_settings = {
+        "HOSTNAME": "maintenance",
+        "RESTIC_FORGET_ARGS": "--keep-last 1",
+        "BACKUP_CRON": "",
+        "FORGET_CRON": "15 * * * *",
+    }
+    completed = sandbox.helper("forget", **owner_settings)
     assert completed.returncode == 3, output(completed)
-    assert "forget found no snapshot of host maintenance in its scope: set FORGET_SCOPE=repository" in output(
-        completed
+    assert (
+        "forget found no snapshot of host maintenance: FORGET_SCOPE: this host runs forget but no backup"
+        in (output(completed))
     )
     assert len(snapshots(sandbox)) == 3
-    owner = sandbox.helper(
-        "forget", HOSTNAME="maintenance", RESTIC_FORGET_ARGS="--keep-last 1", FORGET_SCOPE="repository"
-    )
+    # A node that backs up is not warned while it has no snapshot yet (a first forget).
+    node = sandbox.helper("forget", **{**owner_settings, "BACKUP_CRON": "0 * * * *"})
+    assert node.returncode == 0, output(node)
+    owner = sandbox.helper("forget", **owner_settings, FORGET_SCOPE="repository")
     assert owner.returncode == 0, output(owner)
     assert len(snapshots(sandbox)) == 1
 

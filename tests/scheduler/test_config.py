@@ -138,6 +138,12 @@ def test_a_host_scoped_forget_on_a_container_id_hostname_is_warned_about():
     assert load(HOSTNAME="node-a").warnings == ()
 
 
+def test_an_owner_that_forgets_only_its_own_snapshots_is_warned_about():
+    owner = {"BACKUP_CRON": "", "FORGET_CRON": "15 * * * *"}
+    assert load(**owner).warnings[0].startswith("FORGET_SCOPE: this host runs forget but no backup")
+    assert load(**owner, FORGET_SCOPE="repository").warnings == ()
+
+
 def test_forget_scope_and_limits_name_their_variable_when_wrong():
     plan = load(FORGET_SCOPE="everything", FORGET_MAX_REMOVE_PERCENT="150", FORGET_MAX_REMOVE="-1")
     assert sorted(problem.split(":")[0] for problem in plan.problems) == [

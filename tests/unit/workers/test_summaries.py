@@ -12,11 +12,10 @@ The lines go through the runner's own reading (restic_output.Collected), as a re
 import logging
 from pathlib import Path
 
-from helper import settings
 from helper.outcome import classify
 from helper.restic import Completed
 from helper.restic_output import Collected
-from helper.workers import backup, check, forget, prune, unlock
+from helper.workers import backup, check, forget, load_settings, prune, unlock
 
 RECORDED = Path(__file__).resolve().parents[1] / "recorded"
 
@@ -90,7 +89,7 @@ def test_prune_and_unlock_pass_their_arguments_on():
 
 
 def test_each_jobs_requirements_name_the_variable_they_need():
-    empty, _ = settings.load({"RESTIC_TAG": "", "BACKUP_ROOT_DIR": "", "RESTIC_FORGET_ARGS": ""})
+    empty, _ = load_settings({"RESTIC_TAG": "", "BACKUP_ROOT_DIR": "", "RESTIC_FORGET_ARGS": ""})
     assert backup.requirements(empty) == [backup.NO_TAG, backup.NO_SOURCE]
     assert forget.requirements(empty) == [forget.NO_POLICY]
     assert check.requirements(empty) == prune.requirements(empty) == unlock.requirements(empty) == []
