@@ -8,7 +8,7 @@ from helper import events, workers
 from helper import settings as settings_module
 from helper.outcome import EXIT_CANNOT_START
 from helper.scheduler import children
-from helper.scheduler.describe import describe
+from helper.scheduler.describe import describe, jitter_text
 from helper.scheduler.state import JobState, Loop, advance, earliest, local, plan_jobs, write_heartbeat
 from helper.workers import configuration
 
@@ -26,9 +26,11 @@ def announce(loop: Loop) -> None:
             loop.say(f"{job.NAME}: disabled ({job.CRON_VARIABLE} is empty)")
             continue
         upcoming = local(loop, state.next_fire) if state.next_fire else "never"
+        offset = state.schedule.offset.total_seconds()
+        delay = f", {jitter_text(offset)}" if settings.schedule_jitter else ""
         loop.say(
             f"{job.NAME}: {job.CRON_VARIABLE}={state.schedule.expression} "
-            f"({describe(state.schedule)}); next {upcoming}"
+            f"({describe(state.schedule)}{delay}); next {upcoming}"
         )
     wake = earliest(loop.jobs)
     loop.say(f"scheduler ready: {len(loop.jobs)} job(s), next fire {local(loop, wake) if wake else 'none'}")

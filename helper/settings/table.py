@@ -185,6 +185,15 @@ SETTINGS: tuple[Setting, ...] = (
         "Schedules",
     ),
     Setting(
+        "SCHEDULE_JITTER",
+        kinds.DURATION,
+        "0",
+        "Delay each job's runs by a fixed share of this window (e.g. `10m`), taken from the "
+        "host name and the job, so hosts that share a schedule do not all start at once. The "
+        "same host and job get the same delay at every start. 0: no delay.",
+        "Schedules",
+    ),
+    Setting(
         "ENV_FILE",
         kinds.TEXT,
         "",
