@@ -194,6 +194,14 @@ SETTINGS: tuple[Setting, ...] = (
         "Schedules",
     ),
     Setting(
+        "MISSED_RUN_POLICY",
+        kinds.choice("skip", "once"),
+        "skip",
+        "What a scheduler start does about ticks that passed while it was not running: skip "
+        "them, or run each job whose last tick was missed once, right after the start-up probe.",
+        "Schedules",
+    ),
+    Setting(
         "ENV_FILE",
         kinds.TEXT,
         "",
