@@ -24,7 +24,7 @@ KINDS = frozenset(
     {
         *("started", "finished", "skipped", "locked", "lock_wait", "lock_removed"),
         *("interrupted", "timeout", "config_error", "killed"),
-        *("scheduler_started", "scheduler_stopping", "missed"),
+        *("scheduler_started", "scheduler_stopping", "missed", "catch_up"),
     }
 )
 

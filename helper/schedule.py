@@ -10,6 +10,9 @@ Daylight-saving changes follow Vixie cron:
 - a wall time that happens twice (the fall-back repeat) fires at its first occurrence only,
   unless the hour field is a wildcard (`*`, `*/2`): such a job follows the clock through the
   repeated hour, so an every-15-minutes job keeps its rhythm in real time.
+
+A Schedule may carry an offset (SCHEDULE_JITTER): the job then fires that long after each
+cron instant, and every time computed here already includes it.
 """
 
 import functools
@@ -46,12 +49,14 @@ CRONITER_ECHO = re.compile(r"^\[[^\]]*\]\s*")
 
 @dataclass(frozen=True)
 class Schedule:
-    """One job's schedule. `fields` is the expression with @keywords expanded."""
+    """One job's schedule. `fields` is the expression with @keywords expanded; `offset` delays
+    every fire after its cron instant (the job's SCHEDULE_JITTER share)."""
 
     job: str
     variable: str
     expression: str
     fields: tuple[str, ...]
+    offset: timedelta = timedelta(0)
 
     @property
     def has_seconds(self) -> bool:
@@ -63,8 +68,8 @@ class Schedule:
         return self.fields[2 if self.has_seconds else 1].startswith("*")
 
 
-def parse(job: str, variable: str, expression: str) -> Schedule:
-    """Given a cron expression, return its Schedule.
+def parse(job: str, variable: str, expression: str, offset: timedelta = timedelta(0)) -> Schedule:
+    """Given a cron expression (and the delay after each of its instants), return its Schedule.
 
     Raise ValueError, with a message that completes "<VARIABLE>: ...", when croniter rejects it.
     """
@@ -75,7 +80,7 @@ def parse(job: str, variable: str, expression: str) -> Schedule:
             f"not a valid cron expression: {expression!r} (expected 5 fields, 6 with seconds first, "
             "or an @keyword such as @daily)"
         )
-    schedule = Schedule(job, variable, text, fields)
+    schedule = Schedule(job, variable, text, fields, offset)
     try:
         _iterator(schedule.fields)
     except (ValueError, KeyError) as error:
@@ -173,7 +178,15 @@ def repeated_walls(local: datetime, zone: ZoneInfo) -> tuple[datetime, datetime]
 
 def next_fire(schedule: Schedule, after: datetime, zone: ZoneInfo) -> datetime | None:
     """Given an aware instant, return the first UTC instant strictly after it at which the
-    job fires, or None when the expression can never fire again."""
+    job fires (a cron instant plus the offset), or None when it can never fire again."""
+    # The first cron instant c with c + offset > after is the first one after (after - offset).
+    instant = cron_instant_after(schedule, after - schedule.offset, zone)
+    return None if instant is None else instant + schedule.offset
+
+
+def cron_instant_after(schedule: Schedule, after: datetime, zone: ZoneInfo) -> datetime | None:
+    """Given an aware instant, return the first UTC instant strictly after it that the cron
+    expression names, by the daylight-saving rules above, without the offset."""
     local = after.astimezone(zone)
     wall = local.replace(tzinfo=None, fold=0)
     repeat = repeated_walls(local, zone)

@@ -27,6 +27,7 @@ FOREIGN_PREFIXES = (
     "LOG_DIR",
     "METRICS_DIR",
     "SCHEDULE_",
+    "MISSED_",
     "TZ",
     "AWS_",
     "B2_",

@@ -11,7 +11,7 @@ from helper import workers
 from helper.clock import SYSTEM, wall_time
 from helper.outcome import EXIT_CONFIG_ERROR
 from helper.schedule import fire_times
-from helper.scheduler.describe import describe
+from helper.scheduler.describe import describe, jitter_text
 from helper.workers import configuration
 
 SHOWN_FIRE_TIMES = 5
@@ -32,6 +32,8 @@ def job_rows(plan: configuration.Plan, now: datetime) -> list[dict]:
         elif job in schedules:
             times = fire_times(schedules[job], now, zone, SHOWN_FIRE_TIMES)
             row["description"] = describe(schedules[job])
+            # The times are the effective ones: the cron instants plus this delay.
+            row["jitter_seconds"] = schedules[job].offset.total_seconds()
             row["next"] = [moment.astimezone(zone).isoformat() for moment in times]
         rows.append(row)
     return rows
@@ -59,6 +61,8 @@ def print_text(plan: configuration.Plan, now: datetime, rows: list[dict]) -> Non
         else:
             lines.append(f"{row['job']:<7} {row['variable']}={row['expression']}")
             lines.append(f"{'':<7} {row['description']}")
+            if plan.settings.schedule_jitter:
+                lines.append(f"{'':<7} {jitter_text(row['jitter_seconds'])} (SCHEDULE_JITTER)")
             upcoming = [wall_time(datetime.fromisoformat(m), zone) for m in row["next"]]
             lines += [f"{'':<7} next: {moment}" for moment in upcoming] or [f"{'':<7} never fires"]
     sys.stdout.write("\n".join(lines) + "\n")

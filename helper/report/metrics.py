@@ -15,7 +15,7 @@ from helper.masking import printable
 from helper.outcome import Status
 from helper.result import RunResult
 from helper.settings import Settings
-from helper.workers import health
+from helper.workers import health, jitter
 
 COUNTERS = ("skipped_runs", "locked_runs")
 RUNNING_HELP = {
@@ -77,7 +77,9 @@ def schedule_values(job: str, settings: Settings) -> dict[str, tuple[str, object
     if not expression:
         return {}
     zone, now = ZoneInfo(settings.tz), SYSTEM.now()
-    upcoming = schedule.next_fire(schedule.parse(job, variable, expression), now, zone)
+    # The scheduler's own time: SCHEDULE_JITTER delays the job as it does in the scheduler.
+    offset = jitter.offset(settings.hostname, job, settings.schedule_jitter)
+    upcoming = schedule.next_fire(schedule.parse(job, variable, expression, offset), now, zone)
     return {
         "next_run_timestamp": (
             "When the schedule fires next (epoch)",

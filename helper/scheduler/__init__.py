@@ -1,6 +1,6 @@
 """The scheduler: PID 1 of the container. See docs/scheduler.md.
 
-    config (settings, ENV_FILE, croniter) -> probe (restic --no-lock cat config) -> loop
+    config (settings, ENV_FILE, croniter) -> probe (restic --no-lock cat config) -> catch-up -> loop
 
 It imports only what scheduling needs; the workers run in child processes. Importing the
 package itself loads nothing more, so the health check can read the heartbeat module cheaply.

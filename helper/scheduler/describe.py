@@ -5,6 +5,7 @@ Monday through Friday"); anything else is spelled out field by field.
 """
 
 from helper.schedule import Schedule
+from helper.settings.kinds import format_duration
 
 MONTHS = ("", "January", "February", "March", "April", "May", "June", "July", "August", "September",
           "October", "November", "December")  # fmt: skip
@@ -108,3 +109,8 @@ def describe(schedule: Schedule) -> str:
     if not days:
         return when + (" every day" if is_fixed_time(second, minute, hour) else "")
     return f"{when} {days}"
+
+
+def jitter_text(seconds: float) -> str:
+    """A job's SCHEDULE_JITTER delay, as cron-list and the scheduler show it: `+4m12s jitter`."""
+    return f"+{format_duration(seconds)} jitter"

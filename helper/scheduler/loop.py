@@ -2,7 +2,8 @@
 output, reap every zombie, reload on SIGHUP and drain on SIGTERM or SIGINT.
 
 No polling: one select() waits for the next fire time, a signal or a child's output.
-No backlog: a tick is dispatched once, when due; ticks that passed meanwhile are not replayed.
+No backlog: a tick is dispatched once, when due; ticks that passed meanwhile are not replayed
+(only a start with MISSED_RUN_POLICY=once runs each job's latest missed tick, once).
 A bug in here still ends with a drain: the workers get their SIGINT whatever happened.
 """
 
@@ -14,7 +15,7 @@ from pathlib import Path
 from helper import events
 from helper.files import atomic_write_text
 from helper.outcome import EXIT_FAILED, EXIT_OK
-from helper.scheduler import children, ticks
+from helper.scheduler import catch_up, children, ticks
 from helper.scheduler.state import Loop, earliest, plan_jobs, write_heartbeat
 
 STOP_SIGNALS = frozenset({signal.SIGTERM, signal.SIGINT})
@@ -104,6 +105,7 @@ def schedule(loop: Loop) -> None:
     loop.jobs = plan_jobs(loop.plan.schedules, loop.plan.zone, loop.clock.now())
     ticks.announce(loop)
     write_heartbeat(loop)
+    catch_up.start(loop)  # the probe, when on, has passed by now
     while loop.state == "running":
         ticks.tick(loop)
         wake = earliest(loop.jobs)

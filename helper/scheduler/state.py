@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from helper import heartbeat
 from helper.clock import SYSTEM, Clock, wall_time
 from helper.schedule import Schedule, next_fire
+from helper.scheduler import fires
 from helper.scheduler.children import Child
 from helper.scheduler.console import Console
 from helper.scheduler.signals import SignalPipe
@@ -44,6 +45,8 @@ class Loop:
     started_at: datetime | None = None  # default: the clock's now when the loop is built
     orphans_reaped: int = 0
     state: str = "running"
+    # Each job's last tick dealt with, kept in LOG_DIR for the next start (MISSED_RUN_POLICY).
+    last_fires: dict[str, fires.Fire] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.started_at is None:
@@ -122,3 +125,18 @@ def write_heartbeat(loop: Loop) -> None:
         heartbeat.write(heartbeat.path_in(loop.plan.settings.log_dir), document)
     except OSError as error:
         loop.say(f"⚠️ cannot write the heartbeat: {error}")
+
+
+def save_fires(loop: Loop) -> None:
+    """Rewrite `$LOG_DIR/scheduler-fires.json` from the loop; a failure is logged, not raised:
+    it costs at most one catch-up that a later start cannot know about."""
+    try:
+        fires.write(fires.path_in(loop.plan.settings.log_dir), loop.last_fires)
+    except OSError as error:
+        loop.say(f"⚠️ cannot record the last fire times: {error}")
+
+
+def record_fire(loop: Loop, schedule: Schedule, scheduled: datetime) -> None:
+    """Note a tick as the job's last fire, so the next start does not catch it up."""
+    loop.last_fires[schedule.job] = fires.Fire(schedule.expression, scheduled)
+    save_fires(loop)

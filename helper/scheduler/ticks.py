@@ -7,9 +7,19 @@ from datetime import datetime
 from helper import events, workers
 from helper import settings as settings_module
 from helper.outcome import EXIT_CANNOT_START
-from helper.scheduler import children
-from helper.scheduler.describe import describe
-from helper.scheduler.state import JobState, Loop, advance, earliest, local, plan_jobs, write_heartbeat
+from helper.scheduler import children, fires
+from helper.scheduler.describe import describe, jitter_text
+from helper.scheduler.state import (
+    JobState,
+    Loop,
+    advance,
+    earliest,
+    local,
+    plan_jobs,
+    record_fire,
+    save_fires,
+    write_heartbeat,
+)
 from helper.workers import configuration
 
 
@@ -26,9 +36,11 @@ def announce(loop: Loop) -> None:
             loop.say(f"{job.NAME}: disabled ({job.CRON_VARIABLE} is empty)")
             continue
         upcoming = local(loop, state.next_fire) if state.next_fire else "never"
+        offset = state.schedule.offset.total_seconds()
+        delay = f", {jitter_text(offset)}" if settings.schedule_jitter else ""
         loop.say(
             f"{job.NAME}: {job.CRON_VARIABLE}={state.schedule.expression} "
-            f"({describe(state.schedule)}); next {upcoming}"
+            f"({describe(state.schedule)}{delay}); next {upcoming}"
         )
     wake = earliest(loop.jobs)
     loop.say(f"scheduler ready: {len(loop.jobs)} job(s), next fire {local(loop, wake) if wake else 'none'}")
@@ -55,10 +67,13 @@ def skip_overlap(loop: Loop, job: JobState, scheduled: datetime, previous: child
     skips.record(name, line, loop.plan.settings, loop.say)
 
 
-def dispatch(loop: Loop, job: JobState, scheduled: datetime) -> None:
-    """Start the job's worker for the tick scheduled at `scheduled` and track it."""
+def dispatch(loop: Loop, job: JobState, scheduled: datetime, catching_up: bool = False) -> None:
+    """Start the job's worker for the tick scheduled at `scheduled` and track it; record the
+    tick as the job's last fire, started or skipped for an overlap, since a later start must
+    not count it missed. `catching_up`: the tick passed before this scheduler started."""
     previous = running_child(loop, job.schedule.job)
     if previous is not None:
+        record_fire(loop, job.schedule, scheduled)
         skip_overlap(loop, job, scheduled, previous)
         return
     try:
@@ -72,7 +87,15 @@ def dispatch(loop: Loop, job: JobState, scheduled: datetime) -> None:
     delay = (child.started_at - scheduled).total_seconds() * 1000
     loop.children[child.pid] = child
     job.last_tick, job.last_pid, job.ticks = scheduled, child.pid, job.ticks + 1
-    loop.say(f"⏰ {job.schedule.job} tick {local(loop, scheduled)} → pid {child.pid} (+{delay:.1f} ms)")
+    record_fire(loop, job.schedule, scheduled)
+    if catching_up:
+        loop.say(
+            f"⏰ {job.schedule.job}: catching up the missed tick of {local(loop, scheduled)} "
+            f"(MISSED_RUN_POLICY=once) → pid {child.pid}"
+        )
+        events.emit("catch_up", job.schedule.job, tick=scheduled)
+    else:
+        loop.say(f"⏰ {job.schedule.job} tick {local(loop, scheduled)} → pid {child.pid} (+{delay:.1f} ms)")
 
 
 def tick(loop: Loop) -> None:
@@ -81,6 +104,7 @@ def tick(loop: Loop) -> None:
     for job, scheduled in missed:
         loop.say(f"⚠️ {job.schedule.job}: skipped the tick of {local(loop, scheduled)}, found too late to run")
         events.emit("missed", job.schedule.job, tick=scheduled)
+        record_fire(loop, job.schedule, scheduled)  # dealt with: no later start catches it up
     for job, scheduled in run:
         dispatch(loop, job, scheduled)
     if run or missed:
@@ -104,6 +128,9 @@ def reload(loop: Loop) -> None:
     loop.plan = plan
     settings_module.apply_time_zone(plan.settings)
     loop.jobs = plan_jobs(plan.schedules, plan.zone, loop.clock.now(), None if zone_changed else loop.jobs)
+    # A changed expression starts its records afresh, as it would at a start.
+    loop.last_fires = fires.baseline(loop.last_fires, plan.schedules, loop.clock.now())
+    save_fires(loop)
     loop.say(f"SIGHUP: reloaded the schedules from {plan.settings.env_file}")
     announce(loop)
     write_heartbeat(loop)

@@ -194,6 +194,23 @@ SETTINGS: tuple[Setting, ...] = (
         "Schedules",
     ),
     Setting(
+        "SCHEDULE_JITTER",
+        kinds.DURATION,
+        "0",
+        "Delay each job's runs by a fixed share of this window (e.g. `10m`), taken from the "
+        "host name and the job, so hosts that share a schedule do not all start at once. The "
+        "same host and job get the same delay at every start. 0: no delay.",
+        "Schedules",
+    ),
+    Setting(
+        "MISSED_RUN_POLICY",
+        kinds.choice("skip", "once"),
+        "skip",
+        "What a scheduler start does about ticks that passed while it was not running: skip "
+        "them, or run each job whose last tick was missed once, right after the start-up probe.",
+        "Schedules",
+    ),
+    Setting(
         "ENV_FILE",
         kinds.TEXT,
         "",

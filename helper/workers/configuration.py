@@ -14,7 +14,7 @@ from helper import workers
 from helper.clock import SYSTEM, wall_time
 from helper.schedule import Schedule
 from helper.settings import Settings
-from helper.workers import forget
+from helper.workers import forget, jitter
 
 # ENV_FILE reloads the schedules; other variables would make scheduled runs differ from
 # `docker exec` runs, which never read the file.
@@ -93,8 +93,9 @@ def job_schedules(settings: Settings) -> tuple[list[Schedule], list[str]]:
         expression = settings.values[job.CRON_VARIABLE.lower()]
         if not expression:
             continue
+        offset = jitter.offset(settings.hostname, job.NAME, settings.schedule_jitter)
         try:
-            schedules.append(schedule_module.parse(job.NAME, job.CRON_VARIABLE, expression))
+            schedules.append(schedule_module.parse(job.NAME, job.CRON_VARIABLE, expression, offset))
         except ValueError as error:
             problems.append(f"{job.CRON_VARIABLE}: {error}")
     return schedules, problems
@@ -123,9 +124,10 @@ def first_common_fire(times: dict[Schedule, list[datetime]], zone: ZoneInfo, pai
     return None
 
 
-def schedule_warnings(schedules: list[Schedule], zone: ZoneInfo, lock_wait: float) -> list[str]:
-    """Warn about expressions that never fire, and jobs due in the same second."""
-    now = SYSTEM.now()
+def schedule_warnings(schedules: list[Schedule], zone: ZoneInfo, settings: Settings) -> list[str]:
+    """Warn about expressions that never fire, jobs due in the same second, and a
+    SCHEDULE_JITTER wider than a job's interval."""
+    now, lock_wait = SYSTEM.now(), settings.schedule_lock_wait
     times = {
         schedule: schedule_module.fire_times(schedule, now, zone, COLLISION_HORIZON) for schedule in schedules
     }
@@ -134,6 +136,10 @@ def schedule_warnings(schedules: list[Schedule], zone: ZoneInfo, lock_wait: floa
         for schedule in schedules
         if not times[schedule]
     ]
+    too_wide = (
+        jitter.too_wide(schedule, times[schedule], settings.schedule_jitter) for schedule in schedules
+    )
+    warnings += [warning for warning in too_wide if warning]
     # Only jobs that take the run lock can skip each other.
     firing = [
         schedule for schedule in schedules if times[schedule] and workers.load(schedule.job).TAKES_RUN_LOCK
@@ -185,6 +191,6 @@ def load(base: Mapping[str, str] | None = None) -> Plan:
     warnings += loaded.warnings
     schedules, cron_problems = job_schedules(loaded)
     problems += cron_problems + job_needs(loaded, schedules) + unreadable_files(loaded, environment)
-    warnings += schedule_warnings(schedules, ZoneInfo(loaded.tz), loaded.schedule_lock_wait)
+    warnings += schedule_warnings(schedules, ZoneInfo(loaded.tz), loaded)
     warnings += forget.scope_warnings(loaded)
     return Plan(loaded, environment, tuple(schedules), tuple(problems), tuple(warnings))

@@ -148,3 +148,31 @@ def test_invalid_expressions_are_rejected_with_the_field_named(expression, messa
     with pytest.raises(ValueError, match="not a valid cron expression") as raised:
         parse("prune", "PRUNE_CRON", expression)
     assert message in str(raised.value)
+
+
+def test_an_offset_delays_every_fire_across_a_day_boundary():
+    late = parse("backup", "BACKUP_CRON", "50 23 * * *", offset=timedelta(minutes=25))
+    start = datetime(2024, 5, 1, 12, 0, tzinfo=AMSTERDAM)
+    assert [moment.astimezone(AMSTERDAM).isoformat() for moment in fire_times(late, start, AMSTERDAM, 2)] == [
+        "2024-05-02T00:15:00+02:00",
+        "2024-05-03T00:15:00+02:00",
+    ]
+
+
+def test_with_an_offset_the_next_fire_is_the_first_delayed_instant_strictly_after():
+    late = parse("backup", "BACKUP_CRON", "50 23 * * *", offset=timedelta(minutes=25))
+    fire = datetime(2024, 5, 2, 0, 15, tzinfo=AMSTERDAM)
+    # Between the cron instant (23:50) and its delayed fire, that fire is still to come.
+    assert next_fire(late, datetime(2024, 5, 1, 23, 55, tzinfo=AMSTERDAM), AMSTERDAM) == fire
+    assert next_fire(late, fire - timedelta(microseconds=1), AMSTERDAM) == fire
+    assert next_fire(late, fire, AMSTERDAM) == fire + timedelta(days=1)
+
+
+def test_a_zero_offset_changes_nothing_and_a_never_firing_expression_stays_never():
+    plain = parse("backup", "BACKUP_CRON", "*/15 * * * *")
+    delayed = parse("backup", "BACKUP_CRON", "*/15 * * * *", offset=timedelta(0))
+    start = datetime(2024, 10, 26, 23, 50, tzinfo=UTC)
+    assert plain == delayed
+    assert fire_times(delayed, start, AMSTERDAM, 12) == fire_times(plain, start, AMSTERDAM, 12)
+    never = parse("check", "CHECK_CRON", "0 0 31 2 *", offset=timedelta(minutes=5))
+    assert next_fire(never, start, AMSTERDAM) is None
