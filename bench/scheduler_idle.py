@@ -32,7 +32,9 @@ SCHEDULES = {
     "PRUNE_CRON": "{minute} {hour} 1 * *",
     "CHECK_CRON": "0 0 29 2 *",
 }
-# Libraries and modules only the workers need; `helper.workers` itself is the light registry.
+# Libraries and modules only a run needs. The job modules themselves are loaded: the registry
+# reads what each job declares (its schedule variable, its own settings), and RSS_TARGET_MB
+# bounds what that costs.
 HEAVY = (
     "jinja2",
     "requests",
@@ -41,7 +43,6 @@ HEAVY = (
     "smtplib",
     "helper.envelope",
     "helper.report",
-    *(f"helper.workers.{job}" for job in ("backup", "forget", "prune", "check", "unlock")),
 )
 TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
 CPU_TARGET_PERCENT = 0.1

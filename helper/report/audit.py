@@ -38,7 +38,9 @@ def report(result: RunResult, settings: Settings, run_log: RunLog) -> None:
         kind = "config_error"
     if kind:
         events.emit(kind, result.job, reason=result.reason)
+    # A backup's snapshot id makes the stream an account of every snapshot a run reported.
+    snapshot = {"snapshot_id": result.extras["snapshot_id"]} if result.extras.get("snapshot_id") else {}
     events.emit(
         "finished", result.job, status=str(result.status), exit_code=result.exit_code,
-        duration_seconds=result.duration_seconds, error=result.error,
+        duration_seconds=result.duration_seconds, error=result.error, **snapshot,
     )  # fmt: skip

@@ -14,7 +14,7 @@ from helper import workers
 from helper.clock import SYSTEM, wall_time
 from helper.schedule import Schedule
 from helper.settings import Settings
-from helper.workers import forget, jitter
+from helper.workers import forget_scope, jitter
 
 # ENV_FILE reloads the schedules; other variables would make scheduled runs differ from
 # `docker exec` runs, which never read the file.
@@ -192,5 +192,5 @@ def load(base: Mapping[str, str] | None = None) -> Plan:
     schedules, cron_problems = job_schedules(loaded)
     problems += cron_problems + job_needs(loaded, schedules) + unreadable_files(loaded, environment)
     warnings += schedule_warnings(schedules, ZoneInfo(loaded.tz), loaded)
-    warnings += forget.scope_warnings(loaded)
+    warnings += forget_scope.scope_warnings(loaded)
     return Plan(loaded, environment, tuple(schedules), tuple(problems), tuple(warnings))

@@ -22,6 +22,9 @@ def test_a_run_starts_and_finishes_and_a_refused_one_says_why(sandbox):
     assert kinds(sandbox, "forget") == ["started", "config_error", "finished"]
     finished = [event for event in events(sandbox) if event["event"] == "finished"]
     assert [(event["status"], event["exit_code"]) for event in finished] == [("ok", 0), ("failed", 2)]
+    # The backup's snapshot is named in the stream; a run that saved none names nothing.
+    assert finished[0]["snapshot_id"] == sandbox.last_json("backup")["snapshot_id"]
+    assert "snapshot_id" not in finished[1]
     assert all(event["host"] and event["pid"] and event["at"] for event in events(sandbox))
 
 
