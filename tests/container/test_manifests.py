@@ -97,6 +97,24 @@ def test_kubernetes_manifests_are_cronjobs_and_a_deployment_with_known_settings(
     assert len(hostnames) == len(set(hostnames)), hostnames
 
 
+def test_kubernetes_manifests_pass_a_current_releases_schema_strictly() -> None:
+    """Offline, against the OpenAPI schema of the newest release kubernetes-validate ships (the
+    test extra pins it): a misspelt or misplaced field fails here, as `kubectl apply` would."""
+    import kubernetes_validate
+
+    version = kubernetes_validate.latest_version()
+    checked = 0
+    for path in sorted(KUBERNETES.glob("*.yaml")):
+        for document in documents(path):
+            try:
+                kubernetes_validate.validate(document, version, strict=True)
+            except kubernetes_validate.ValidationError as error:
+                named = f"{document['kind']} {document['metadata']['name']}"
+                pytest.fail(f"{path.name}: {named}: {error.message}")
+            checked += 1
+    assert checked >= 6
+
+
 def test_kubernetes_cronjobs_forbid_overlap_and_run_one_worker_each() -> None:
     for path in KUBERNETES.glob("*.yaml"):
         for document in documents(path):
