@@ -60,6 +60,11 @@ class Completed:
     stdout: str = ""
     stderr: str = ""
 
+    def listed(self) -> list | None:
+        """The items of restic's top-level JSON list (`snapshots`, `forget`), or None when it
+        printed none."""
+        return next((m["items"] for m in self.messages if m.get("message_type") == "list"), None)
+
 
 def interrupt_group(leader: int) -> None:
     """SIGINT restic and the rest of its process group (its --stdin-from-command), but not the

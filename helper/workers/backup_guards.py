@@ -53,7 +53,7 @@ def previous_snapshot(restic: Restic, settings: Settings, snapshot_id: str) -> d
         "snapshots", "--no-lock", "--json", "--latest", "2", "--host", settings.hostname,
         "--tag", settings.restic_tag, echo=False,
     )  # fmt: skip
-    snapshots = next((m["items"] for m in listing.messages if m.get("message_type") == "list"), [])
+    snapshots = listing.listed() or []
     current = next((s for s in snapshots if s.get("id") == snapshot_id), None)
     if current is None:
         return None

@@ -89,7 +89,7 @@ def guard(context: RunContext, policy: tuple[str, ...]) -> tuple[Completed, dict
     preview = context.restic.run(*arguments, echo=False)
     if preview.exit_code != EXIT_OK:
         return preview, summarise(preview)  # what the real forget would have met too
-    groups = next((m["items"] for m in preview.messages if m.get("message_type") == "list"), [])
+    groups = preview.listed() or []
     settings = context.settings
     limits = forget_guard.Limits(settings.forget_max_remove, settings.forget_max_remove_percent)
     reason = forget_guard.refusal(groups, limits)
@@ -106,7 +106,7 @@ def guard(context: RunContext, policy: tuple[str, ...]) -> tuple[Completed, dict
 
 def summarise(completed: Completed) -> dict:
     """Count kept and removed snapshots from forget's JSON (empty output: nothing matched)."""
-    groups = next((m["items"] for m in completed.messages if m.get("message_type") == "list"), None)
+    groups = completed.listed()
     if groups is None:
         kept = removed = 0 if completed.exit_code == EXIT_OK else None
     else:
@@ -125,13 +125,7 @@ def forget(context: RunContext, force: bool = False) -> tuple[Completed, dict]:
     summary = summarise(completed)
     # With --json restic prints nothing readable, so the log says what the policy did.
     if completed.exit_code == EXIT_OK:
-        removed = [
-            snapshot.get("short_id") or str(snapshot.get("id"))[:8]
-            for message in completed.messages
-            if message.get("message_type") == "list"
-            for group in message["items"]
-            for snapshot in group.get("remove") or []
-        ]
+        removed = [gone["id"] for gone in forget_guard.described(completed.listed() or [])]
         logger.info(
             f"🧹 forget kept {summary['snapshots_kept']} snapshot(s), removed {summary['snapshots_removed']}"
             + (f": {' '.join(removed)}" if removed else "")
