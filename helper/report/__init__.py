@@ -3,9 +3,13 @@ this order, each isolated, so a failing one only logs a warning. Each imports it
 (prometheus-client, jinja2, requests) where it uses it, so a run pays only for the sinks it has."""
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
+from types import ModuleType
 
+from helper.logs import RunLog
 from helper.report import audit, lock_metrics, logfiles, mail, metrics, pings, state, webhook
+from helper.result import RunResult
 from helper.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -22,7 +26,18 @@ ANNOUNCERS = (audit, state, metrics, pings)
 def announce(job: str, settings: Settings, started_at: datetime) -> None:
     """Tell each sink that a run has started; a failure is a warning, never a stop."""
     for sink in ANNOUNCERS:
-        try:
-            sink.announce(job, settings, started_at)
-        except Exception as error:  # noqa: BLE001 - the run matters more than its announcement
-            logger.warning(f"{sink.__name__.rsplit('.', 1)[-1]}: cannot announce the run: {error}")
+        isolated(sink, "cannot announce the run", sink.announce, job, settings, started_at)
+
+
+def run_reporters(result: RunResult, settings: Settings, run_log: RunLog) -> None:
+    """Hand the run's one result to every sink; a failing sink is a warning, never a new verdict."""
+    for reporter in REPORTERS:
+        isolated(reporter, "reporter failed", reporter.report, result, settings, run_log)
+
+
+def isolated(sink: ModuleType, failure: str, call: Callable, *arguments) -> None:
+    """Call one sink; the run and its exit code matter more than any one sink."""
+    try:
+        call(*arguments)
+    except Exception as error:  # noqa: BLE001 - one broken sink must not silence the others
+        logger.warning(f"{sink.__name__.rsplit('.', 1)[-1]} {failure}: {error}")

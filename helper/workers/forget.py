@@ -100,7 +100,13 @@ def guard(context: RunContext, policy: tuple[str, ...]) -> tuple[Completed, dict
         logger.error(f"  would remove {snapshot['id']} of host {snapshot['host']} from {snapshot['time']}")
     message = f"forget refused, nothing removed: {reason} (run /bin/forget --force to apply it anyway)"
     outcome = Outcome(Status.FAILED, EXIT_FAILED, message)
-    summary = {"snapshots_kept": None, "snapshots_removed": 0, "would_remove": would_remove}
+    # restic's forget never ran: its exit code is unknown, not the refusal's 1.
+    summary = {
+        "snapshots_kept": None,
+        "snapshots_removed": 0,
+        "would_remove": would_remove,
+        "restic_exit_code": None,
+    }
     return Completed(EXIT_FAILED, outcome, preview.messages, stderr=message), summary
 
 
@@ -145,7 +151,7 @@ def run(context: RunContext) -> WorkerReport:
             logger.error(problem)
         return config_error("; ".join(problems))
     completed, extras = forget(context, force=getattr(context.options, "force", False))
-    extras["restic_exit_code"] = completed.exit_code
+    extras.setdefault("restic_exit_code", completed.exit_code)
     extras["forget_scope"] = scope_name(context.settings)
     if completed.outcome.status is Status.LOCKED and waited_for_the_lock(context):
         return report_from(completed, extras)

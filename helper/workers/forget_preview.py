@@ -116,7 +116,7 @@ def run(context: RunContext) -> WorkerReport:
     completed = context.restic.run(*build_command(policy, host, tag, options.extra), echo=False)
     if completed.exit_code != EXIT_OK:
         return report_from(completed, extras)
-    groups = next((m["items"] for m in completed.messages if m.get("message_type") == "list"), [])
+    groups = completed.listed() or []
     for group in groups:
         for line in describe_group(group):
             logger.info(line)

@@ -101,7 +101,7 @@ def listed(context: RunContext, chosen: Selection) -> tuple[list[Snapshot], Work
     completed = context.locks.run("snapshots", "--json", *chosen.filter_arguments(), echo=False)
     if completed.exit_code != 0:
         return [], report_from(completed)
-    items = next((m["items"] for m in completed.messages if m.get("message_type") == "list"), [])
+    items = completed.listed() or []
     snapshots = [Snapshot.from_json(item) for item in items if isinstance(item, dict)]
     return sorted(snapshots, key=lambda snapshot: snapshot.time, reverse=True), None
 
@@ -132,7 +132,7 @@ def resolve(context: RunContext, chosen: Selection) -> tuple[Snapshot | None, Wo
     completed = context.locks.run("snapshots", "--json", *filters, *reference, echo=False)
     if completed.exit_code != 0:
         return None, report_from(completed)
-    items = next((m["items"] for m in completed.messages if m.get("message_type") == "list"), [])
+    items = completed.listed() or []
     found = sorted((Snapshot.from_json(item) for item in items), key=lambda snapshot: snapshot.time)
     if found:
         return found[-1], None

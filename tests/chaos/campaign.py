@@ -30,7 +30,7 @@ class Profile:
     nodes: int = 3
 
 
-PROFILES = {"short": Profile(120, 0.7), "long": Profile(3600, 3.0)}
+PROFILES = {"short": Profile(120, 0.7), "long": Profile(3600, 2.5)}
 
 
 def touch_data(hosts: list[stack.Host], rng: random.Random, number: int) -> None:

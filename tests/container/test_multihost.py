@@ -12,7 +12,7 @@ import yaml
 from tests.container.engine import ROOT, logs
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
-SOAK_SECONDS = 180
+SOAK_SECONDS = 100
 NODES = ("node-a", "node-b")
 FINISHED = re.compile(r"\b(backup|forget|prune|check) finished: (\w+) \(exit (\d+)\)")
 # A run that meets another host's lock and waits for it says so once.

@@ -34,7 +34,11 @@ def test_a_forget_that_would_empty_a_hosts_group_is_refused_and_removes_nothing(
         "forget refused, nothing removed: it would remove every snapshot of 1 group(s) (host node-b" in text
     )
     document = sandbox.last_json("forget")
-    assert (document["status"], document["snapshots_removed"]) == ("failed", 0)
+    assert (document["status"], document["snapshots_removed"], document["restic_exit_code"]) == (
+        "failed",
+        0,
+        None,
+    )
     assert [(gone["host"], gone["time"][:10]) for gone in document["would_remove"]] == [
         ("node-b", "2020-01-01")
     ]

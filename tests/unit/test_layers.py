@@ -12,7 +12,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("entry", ("helper.__main__", "helper.cli", "helper.entry")),
     ("diagnostics", ("helper.diagnostics",)),
     ("scheduler", ("helper.scheduler",)),
-    ("envelope", ("helper.envelope",)),
+    ("envelope", ("helper.envelope", "helper.closing")),
     ("report", ("helper.report",)),
     ("workers", ("helper.workers", "helper.command_names")),
     ("locks", ("helper.locks",)),
