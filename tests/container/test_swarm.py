@@ -205,8 +205,8 @@ def test_a_killed_task_comes_back_under_its_hostname_and_proves_its_old_lock_sta
     seen = json.loads(docker("exec", new_task, "/bin/unlock", "--dry-run", "--json").stdout)
     verdicts = {entry["id"]: entry for entry in seen}
     assert verdicts[lock]["verdict"] == "stale", verdicts[lock]
-    owner = json.loads(docker("exec", tasks(stack, "maintenance")["restic-maintenance"], "/bin/unlock",
-                              "--dry-run", "--json").stdout)  # fmt: skip
+    (owner_task,) = tasks(stack, "maintenance").values()
+    owner = json.loads(docker("exec", owner_task, "/bin/unlock", "--dry-run", "--json").stdout)
     assert {entry["id"]: entry for entry in owner}.get(lock, {}).get("verdict") != "stale"
     docker("exec", new_task, "/bin/unlock")
     assert lock not in restic(stack, image, "list", "locks", "--no-lock").split()
