@@ -5,7 +5,6 @@ this order, each isolated, so a failing one only logs a warning. Each imports it
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from types import ModuleType
 
 from helper.logs import RunLog
 from helper.report import audit, lock_metrics, logfiles, mail, metrics, pings, state, webhook
@@ -26,18 +25,20 @@ ANNOUNCERS = (audit, state, metrics, pings)
 def announce(job: str, settings: Settings, started_at: datetime) -> None:
     """Tell each sink that a run has started; a failure is a warning, never a stop."""
     for sink in ANNOUNCERS:
-        isolated(sink, "cannot announce the run", sink.announce, job, settings, started_at)
+        isolated(sink.announce, "{sink}: cannot announce the run", job, settings, started_at)
 
 
 def run_reporters(result: RunResult, settings: Settings, run_log: RunLog) -> None:
     """Hand the run's one result to every sink; a failing sink is a warning, never a new verdict."""
     for reporter in REPORTERS:
-        isolated(reporter, "reporter failed", reporter.report, result, settings, run_log)
+        isolated(reporter.report, "{sink} reporter failed", result, settings, run_log)
 
 
-def isolated(sink: ModuleType, failure: str, call: Callable, *arguments) -> None:
-    """Call one sink; the run and its exit code matter more than any one sink."""
+def isolated(call: Callable, failure: str, *arguments) -> None:
+    """Call one sink; the run and its exit code matter more than any one sink. `failure` names
+    the sink as {sink} (its module's last name)."""
     try:
         call(*arguments)
     except Exception as error:  # noqa: BLE001 - one broken sink must not silence the others
-        logger.warning(f"{sink.__name__.rsplit('.', 1)[-1]} {failure}: {error}")
+        sink = call.__module__.rsplit(".", 1)[-1]
+        logger.warning(f"{failure.format(sink=sink)}: {error}")

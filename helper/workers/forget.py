@@ -151,7 +151,8 @@ def run(context: RunContext) -> WorkerReport:
             logger.error(problem)
         return config_error("; ".join(problems))
     completed, extras = forget(context, force=getattr(context.options, "force", False))
-    extras.setdefault("restic_exit_code", completed.exit_code)
+    # A refused forget's summary says `restic_exit_code` None: restic's forget never ran.
+    extras = {"restic_exit_code": completed.exit_code, **extras}
     extras["forget_scope"] = scope_name(context.settings)
     if completed.outcome.status is Status.LOCKED and waited_for_the_lock(context):
         return report_from(completed, extras)
