@@ -1,4 +1,14 @@
+import os
+import signal
 import sys
+
+if os.getpid() == 1:
+    # The kernel drops a signal that PID 1 has no handler for: a `docker stop` during start-up
+    # would be lost, and the engine would kill whatever the container runs once the grace
+    # period ends. Noted here, the stop ends the run, or the scheduler, as soon as it can.
+    from helper.stop import TOKEN
+
+    TOKEN.install()
 
 from helper.cli import main
 from helper.outcome import EXIT_FAILED, EXIT_INTERRUPTED
@@ -24,9 +34,19 @@ def masked(text: str) -> str:
         return text
 
 
+def leave(exit_code: int) -> None:
+    """Exit with the code the run decided. A stop signal from here on has nothing left to stop,
+    and Python's shutdown gives SIGINT and SIGTERM their default action back: the scheduler's
+    stop would turn a run reported `ok` into a process killed by the signal."""
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_IGN)
+    sys.exit(exit_code)
+
+
 try:
-    sys.exit(main(sys.argv[1:]))
+    exit_code = main(sys.argv[1:])
 except KeyboardInterrupt:
-    sys.exit(EXIT_INTERRUPTED)
+    exit_code = EXIT_INTERRUPTED
 except Exception as error:  # noqa: BLE001 - the last resort, after every command's own handling
-    sys.exit(internal_error(error))
+    exit_code = internal_error(error)
+leave(exit_code)

@@ -13,12 +13,11 @@ anything else               exec'd as given (sh, restic snapshots, ...)
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import textwrap
 
-from helper import cli, mounts, settings, workers
+from helper import cli, mounts, settings, stop, workers
 from helper.command_names import command_name
 from helper.outcome import EXIT_CANNOT_START, EXIT_CONFIG_ERROR, EXIT_FAILED, EXIT_OK
 
@@ -27,9 +26,9 @@ DIAGNOSTICS = frozenset({"config_check", "cron_list", "healthcheck", "scheduler"
 
 
 def run_worker(name: str, arguments: list[str]) -> int:
-    """One worker run, in this process. As PID 1, SIGTERM is ignored unless handled: until the
-    envelope forwards it to restic, it ends the run (exit 130) instead."""
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    """One worker run, in this process. A stop before the envelope starts the run is noted, and
+    the envelope records the run as interrupted before it started (exit 130)."""
+    stop.TOKEN.install()
     return cli.COMMANDS[name](arguments)
 
 

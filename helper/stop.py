@@ -24,12 +24,15 @@ class StopToken:
         self._groups: dict[int, StopAction] = {}
         # Why the stop came: the run's own deadline (a job's *_TIMEOUT) rather than a signal.
         self.timed_out = False
+        self.signal: int | None = None  # the stop signal that came first
 
     def stopped(self) -> bool:
         return self._stopped.is_set()
 
-    def stop(self, _signum: int = signal.SIGTERM, _frame: object = None) -> None:
+    def stop(self, signum: int = signal.SIGTERM, _frame: object = None) -> None:
         """Signal handler: remember the stop and pass it to every registered group."""
+        if self.signal is None:
+            self.signal = signum
         self._stopped.set()
         for group, action in list(self._groups.items()):
             action(group)

@@ -12,7 +12,7 @@ import signal
 from collections.abc import Callable
 from pathlib import Path
 
-from helper import events
+from helper import events, stop
 from helper.files import atomic_write_text
 from helper.outcome import EXIT_FAILED, EXIT_OK
 from helper.scheduler import catch_up, children, ticks
@@ -101,6 +101,9 @@ def report_internal_error(loop: Loop, error: Exception) -> None:
 def schedule(loop: Loop) -> None:
     """Start each due tick until a stop signal."""
     loop.signals.catch(CAUGHT_SIGNALS)
+    # A stop noted before the loop caught signals (during start-up or the probe) starts nothing.
+    if stop.TOKEN.stopped():
+        handle(loop, [stop.TOKEN.signal or signal.SIGTERM])
     children.become_subreaper()
     loop.jobs = plan_jobs(loop.plan.schedules, loop.plan.zone, loop.clock.now())
     ticks.announce(loop)

@@ -27,8 +27,10 @@ class Fault:
     detail: str = ""
 
 
-# Faults that kill a host's restic (and its locks' holder) for good.
-KILLS_RESTIC = frozenset({"kill", "kill_restic", "restart_same_hostname", "stop"})
+# Faults that kill a host's restic (and its locks' holder) for good. A restic that outlives its
+# killed worker dies too, of SIGPIPE, at its next write to the dead worker's pipes, leaving its
+# lock (seen in a long run: the lock then proven stale was called a live one's).
+KILLS_RESTIC = frozenset({"kill", "kill_restic", "kill_worker", "restart_same_hostname", "stop"})
 # Faults that kill the worker before it can report: its run may end without a "finished".
 KILLS_WORKER = frozenset({"kill", "kill_worker", "restart_same_hostname"})
 

@@ -3,6 +3,7 @@ recorded as interrupted."""
 
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -61,3 +62,23 @@ def test_a_stop_signal_during_a_hook_reaches_the_hook(sandbox):
     assert process.returncode == 130, stdout + stderr
     assert sandbox.last_json("backup")["status"] == "interrupted"
     assert repository_locks(sandbox) == []
+
+
+def test_a_stop_signal_after_the_report_leaves_the_recorded_exit_code(sandbox):
+    """The scheduler's SIGINT may land while the worker's Python shuts down, after the run was
+    reported; the process still exits with the code its JSON records, not by the signal."""
+    output = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
+    process = subprocess.Popen([str(ROOT / "bin" / "unlock")], env=sandbox.env, **output)
+    record = sandbox.log_dir / "last-unlock.json"
+    deadline = time.monotonic() + 60
+    try:
+        while not (record.exists() and '"exit_code": null' not in record.read_text()):
+            assert time.monotonic() < deadline, "no report of the run"
+            time.sleep(0.001)
+        while process.poll() is None:  # every moment of the shutdown gets a signal
+            process.send_signal(signal.SIGINT)
+            time.sleep(0.0005)
+        stdout, stderr = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == sandbox.last_json("unlock")["exit_code"] == 0, stdout + stderr
