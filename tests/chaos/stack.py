@@ -60,14 +60,18 @@ class Stack:
         return next(host for host in self.hosts if host.name == name)
 
 
+def build_image(dockerfile: str, tag: str, *arguments: str) -> str:
+    """Build one of the test images of this folder (the network reaches Debian's packages)."""
+    docker("build", "--network", "host", "-q", "-t", tag, "-f", str(HERE / dockerfile), *arguments, str(HERE),
+           timeout=900)  # fmt: skip
+    return tag
+
+
 def build_images(helper_image: str) -> str:
     """Build the REST server's image and the time-scaled helper image; return the latter's tag."""
-    docker("build", "--network", "host", "-q", "-t", REST_IMAGE, "-f", str(HERE / "rest-server.Dockerfile"),
-           str(HERE), timeout=600)  # fmt: skip
+    build_image("rest-server.Dockerfile", REST_IMAGE)
     scaled = f"{helper_image.rsplit(':', 1)[0]}:chaos"
-    docker("build", "-q", "--build-arg", f"IMAGE={helper_image}", "-t", scaled, "-f",
-           str(HERE / "scaled.Dockerfile"), str(HERE), timeout=600)  # fmt: skip
-    return scaled
+    return build_image("scaled.Dockerfile", scaled, "--build-arg", f"IMAGE={helper_image}")
 
 
 def common_environment() -> dict[str, str]:
