@@ -18,14 +18,17 @@ logger = logging.getLogger(__name__)
 REPORTERS = (state, metrics, lock_metrics, mail, webhook, pings, audit, logfiles)
 
 # What a run says as it starts, before any reporter has a result: that it is running.
-# audit comes first: it reads the previous run's record before state replaces it.
-ANNOUNCERS = (audit, state, metrics, pings)
+# audit.announce comes first: it reads the previous run's record (a dead `running` one was
+# killed) before state replaces it. audit.announced comes last: the stream says `started`
+# only once the running record exists, so a run killed at any moment after its `started` is
+# shown as killed by the next run.
+ANNOUNCERS = (audit.announce, state.announce, metrics.announce, pings.announce, audit.announced)
 
 
 def announce(job: str, settings: Settings, started_at: datetime) -> None:
     """Tell each sink that a run has started; a failure is a warning, never a stop."""
-    for sink in ANNOUNCERS:
-        isolated(sink.announce, "{sink}: cannot announce the run", job, settings, started_at)
+    for call in ANNOUNCERS:
+        isolated(call, "{sink}: cannot announce the run", job, settings, started_at)
 
 
 def run_reporters(result: RunResult, settings: Settings, run_log: RunLog) -> None:

@@ -27,6 +27,10 @@ def announce(job: str, settings: Settings, started_at: datetime) -> None:
     previous = run_records.read_document(state_path(settings.log_dir, job))
     if previous and previous.get("status") == RUNNING and not run_records.alive(previous, settings):
         events.emit("killed", job, killed_pid=previous.get("pid"), run_started_at=previous.get("started_at"))
+
+
+def announced(job: str, settings: Settings, started_at: datetime) -> None:
+    """The run has its `running` record: from here on, a kill shows in the next run."""
     events.emit("started", job)
 
 
