@@ -13,9 +13,12 @@ from helper.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-# logfiles comes last: it copies the finished run log, and a line logged after it (a reporter's
-# warning) would be missing from the copy.
-REPORTERS = (state, metrics, lock_metrics, mail, webhook, pings, audit, logfiles)
+# audit comes first: a run killed anywhere in its report (a slow webhook at the end of a stop's
+# grace) then has its `finished`, or, killed before it, a `running` record that the next run
+# calls killed; after state, it could have neither. The local files come before the network.
+# logfiles comes last: it copies the finished run log, and a line logged after it (a
+# reporter's warning) would be missing from the copy.
+REPORTERS = (audit, state, metrics, lock_metrics, mail, webhook, pings, logfiles)
 
 # What a run says as it starts, before any reporter has a result: that it is running.
 # audit.announce comes first: it reads the previous run's record (a dead `running` one was

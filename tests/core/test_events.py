@@ -2,8 +2,12 @@
 
 import fcntl
 import json
+import signal
+import subprocess
+import sys
 
 from tests.core.conftest import output
+from tests.support.receivers import http_receiver
 
 
 def events(sandbox) -> list[dict]:
@@ -26,6 +30,26 @@ def test_a_run_starts_and_finishes_and_a_refused_one_says_why(sandbox):
     assert finished[0]["snapshot_id"] == sandbox.last_json("backup")["snapshot_id"]
     assert "snapshot_id" not in finished[1]
     assert all(event["host"] and event["pid"] and event["at"] for event in events(sandbox))
+
+
+def test_a_run_killed_while_a_slow_webhook_delivers_it_is_still_in_the_stream(sandbox):
+    # The webhook holds the run inside its report; a SIGKILL there (the end of a stop's grace)
+    # must not leave a run whose `started` has no `finished`, while its last-<job>.json says
+    # ok, so that the next run has nothing to call killed either.
+    with http_receiver(delay_seconds=30) as receiver:
+        run = subprocess.Popen(
+            [sys.executable, "-m", "helper", "backup"], env={**sandbox.env, "WEBHOOK_URL": receiver.url()},
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            assert receiver.wait_for(1, timeout=60), "the run never reached its webhook"
+            run.send_signal(signal.SIGKILL)
+            run.wait(timeout=30)
+        finally:
+            run.kill()
+    finished = [event for event in events(sandbox) if event["event"] == "finished"]
+    assert [(event["pid"], event["status"]) for event in finished] == [(run.pid, "ok")]
+    assert finished[0]["snapshot_id"] == sandbox.last_json("backup")["snapshot_id"]
 
 
 def test_skips_by_a_busy_run_lock_and_by_the_pre_hook_are_recorded(sandbox):
