@@ -10,11 +10,21 @@ import threading
 import time
 from dataclasses import dataclass
 
-from tests.chaos.stack import Host, Stack, in_host
+from tests.chaos.stack import (
+    OBSERVATION_WINDOW_SECONDS,
+    RUN_TIME_LIMIT_SECONDS,
+    STOP_GRACE_SECONDS,
+    Host,
+    Stack,
+    in_host,
+)
 from tests.container.engine import docker
 
-# A pause stays well below the scaled observation window (45 s): a paused holder is alive.
-LONGEST_PAUSE = 25.0
+# A paused holder is alive: a pause on top of the longest run keeps its lock younger than the
+# observation window (see stack.RUN_TIME_LIMIT_SECONDS).
+LONGEST_PAUSE = 15.0
+LONGEST_LOCK_LIFE = RUN_TIME_LIMIT_SECONDS + 0.8 * STOP_GRACE_SECONDS + LONGEST_PAUSE
+assert LONGEST_LOCK_LIFE < OBSERVATION_WINDOW_SECONDS, "a paused live lock would look stale"
 WORKER_PATTERN = r"python3 -m helper (backup|forget|prune|check)"
 
 

@@ -19,6 +19,15 @@ REPOSITORY = "rest:http://rest:8000/repo"
 # restic's retention as the owner applies it; the snapshot invariant knows it.
 KEEP_LAST = 5
 LOG_IN_CONTAINER = "/logs"
+# The scaled image's observation window: a lock unchanged for this long is proven stale.
+OBSERVATION_WINDOW_SECONDS = 45
+# The scaled helper assumes restic rewrites its lock every 10 s, but the real restic in it
+# rewrites it every 5 minutes: in the campaign, a lock stays unchanged for its whole run. Every
+# run is therefore ended by its time limit (and the stop's escalation after 0.8 of the grace)
+# while a pause on top of it still keeps the lock younger than the window; a replay with
+# 90-second limits had another host remove a slow prune's live lock after 50 s.
+STOP_GRACE_SECONDS = 6
+RUN_TIME_LIMIT_SECONDS = 20
 
 
 @dataclass
@@ -84,15 +93,12 @@ def common_environment() -> dict[str, str]:
         "LOCK_DIR": f"{LOG_IN_CONTAINER}/lock",
         "SCHEDULE_LOCK_WAIT": "20s",
         "RESTIC_LOCK_RETRY_AFTER": "2s",
-        "LOCK_OBSERVATION_WINDOW": "45s",
+        "LOCK_OBSERVATION_WINDOW": f"{OBSERVATION_WINDOW_SECONDS}s",
         # The multi-host pattern of docs/locks.md, scaled: a blocking lock proven stale goes.
         "LOCK_FORCE_INACTIVE": "ON",
         "RESTIC_STALE_LOCK_AGE": "10s",
-        "STOP_GRACE_SECONDS": "6",
-        "BACKUP_TIMEOUT": "60s",
-        "FORGET_TIMEOUT": "60s",
-        "PRUNE_TIMEOUT": "90s",
-        "CHECK_TIMEOUT": "90s",
+        "STOP_GRACE_SECONDS": str(STOP_GRACE_SECONDS),
+        **{f"{job}_TIMEOUT": f"{RUN_TIME_LIMIT_SECONDS}s" for job in ("BACKUP", "FORGET", "PRUNE", "CHECK")},
         "BACKUP_CRON": "",
     }
 
