@@ -109,8 +109,12 @@ def exit_codes_differ(evidence: Evidence) -> list[str]:
     violations = []
     for host, events in evidence.events.items():
         exits = evidence.exits.get(host, [])
+        restarts = [e["epoch"] for e in events if e["event"] == "scheduler_started"]
         for finished in (e for e in events if e["event"] == "finished"):
-            later = [x for x in exits if x[2] == finished["pid"] and x[0] >= finished["epoch"] - 1]
+            # PIDs start again at each restart of the container, and the scheduler logs only
+            # a non-zero exit: a later incarnation's worker of the same pid is another run.
+            until = next((at for at in restarts if at > finished["epoch"]), float("inf"))
+            later = [x for x in exits if x[2] == finished["pid"] and finished["epoch"] - 1 <= x[0] < until]
             if not later:
                 continue  # a manual run, or a container killed before its scheduler saw the exit
             at, job, _, code = min(later)
