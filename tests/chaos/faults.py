@@ -10,6 +10,7 @@ import threading
 import time
 from dataclasses import dataclass
 
+from helper.restic import RESTIC_SHARE_OF_GRACE
 from tests.chaos.stack import (
     OBSERVATION_WINDOW_SECONDS,
     RUN_TIME_LIMIT_SECONDS,
@@ -23,7 +24,7 @@ from tests.container.engine import docker
 # A paused holder is alive: a pause on top of the longest run keeps its lock younger than the
 # observation window (see stack.RUN_TIME_LIMIT_SECONDS).
 LONGEST_PAUSE = 15.0
-LONGEST_LOCK_LIFE = RUN_TIME_LIMIT_SECONDS + 0.8 * STOP_GRACE_SECONDS + LONGEST_PAUSE
+LONGEST_LOCK_LIFE = RUN_TIME_LIMIT_SECONDS + RESTIC_SHARE_OF_GRACE * STOP_GRACE_SECONDS + LONGEST_PAUSE
 assert LONGEST_LOCK_LIFE < OBSERVATION_WINDOW_SECONDS, "a paused live lock would look stale"
 WORKER_PATTERN = r"python3 -m helper (backup|forget|prune|check)"
 
